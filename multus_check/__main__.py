@@ -1,0 +1,5 @@
+"""`python -m multus_check` runs the CLI."""
+
+from multus_check.cli import entrypoint
+
+entrypoint()

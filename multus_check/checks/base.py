@@ -1,0 +1,97 @@
+"""Helpers that keep each check small: building findings and gating on missing data.
+
+"Could not look" is never "found nothing": the gates turn an unreadable section into an
+`error` finding that names the cause (RBAC, failed read, not collected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from multus_check.checks import registry
+from multus_check.domain import k8s
+from multus_check.domain.node import NotCollected
+from multus_check.model import Finding, Status
+from multus_check.snapshot.model import NodeFacts, SectionState, Snapshot
+
+CLUSTER = "cluster"
+
+
+def finding(
+    check_id: str, status: Status, subject: str, message: str, remediation: str = "", **evidence: Any
+) -> Finding:
+    spec = registry.get(check_id)
+    fixable = status in (Status.FAIL, Status.WARN)
+    return Finding(
+        check=check_id, status=status, severity=spec.severity, subject=subject, message=message,
+        evidence=evidence, remediation=remediation if fixable or status is Status.ERROR else "",
+        fix=spec.fix if fixable else None,
+    )
+
+
+def _section_problem(snap: Snapshot, key: str) -> str | None:
+    section = snap.section(key)
+    if section.state.readable:
+        return None
+    what = key.replace("cluster/", "").replace("node/", "node ")
+    detail = f": {section.detail}" if section.detail else ""
+    if section.state is SectionState.FORBIDDEN:
+        return f"reading {what} was forbidden by RBAC{detail}"
+    if section.state is SectionState.FAILED:
+        return f"reading {what} failed{detail}"
+    return f"{what} was not collected{detail}"
+
+
+NEXT_STEP = (
+    "Grant the missing permission (see fixtures/rbac/) or collect the missing part, then run "
+    "multus-check again."
+)
+
+
+def need(snap: Snapshot, check_id: str, *resources: str) -> list[Finding] | None:
+    """An error finding when any needed `cluster/<resource>` section cannot be trusted."""
+    problems = [p for p in (_section_problem(snap, f"cluster/{r}") for r in resources) if p]
+    if not problems:
+        return None
+    return [finding(check_id, Status.ERROR, CLUSTER, "Could not evaluate: " + "; ".join(problems) + ".",
+                    NEXT_STEP, missing=list(resources))]
+
+
+def per_node(
+    snap: Snapshot,
+    check_id: str,
+    judge: Callable[[str, NodeFacts, dict[str, Any] | None], Finding],
+    only_pod_hosts: bool = False,
+) -> list[Finding]:
+    """Run `judge` for every node; missing node facts become `error`, tainted nodes `skip`."""
+    out: list[Finding] = []
+    for name in snap.node_names():
+        subject = f"node/{name}"
+        node_obj = snap.get("Node", None, name)
+        if only_pod_hosts and node_obj is not None and not k8s.can_host_pods(node_obj):
+            out.append(finding(check_id, Status.SKIP, subject,
+                               f"Node {name} is cordoned or tainted NoSchedule/NoExecute; ordinary pods do not run there."))
+            continue
+        facts = snap.nodes.get(name)
+        problem = _section_problem(snap, f"node/{name}")
+        if problem or facts is None:
+            msg = problem or f"node {name} has no node facts in the snapshot"
+            out.append(finding(check_id, Status.ERROR, subject, f"Could not evaluate node {name}: {msg}.",
+                               "Collect node facts for this node (run without --no-node-facts, or "
+                               "`multus-check node` on the host)."))
+            continue
+        try:
+            out.append(judge(name, facts, node_obj))
+        except NotCollected as exc:
+            out.append(finding(check_id, Status.ERROR, subject, f"Could not evaluate node {name}: {exc}.",
+                               "Collect the missing node facts and run again."))
+    if not out:
+        out.append(finding(check_id, Status.ERROR, CLUSTER, "Could not evaluate: the snapshot names no nodes.",
+                           NEXT_STEP))
+    return out
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    items = list(statuses)
+    return max(items, key=lambda s: s.rank) if items else Status.PASS

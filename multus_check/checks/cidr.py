@@ -1,0 +1,200 @@
+"""cidr.*: does Service traffic stay on eth0 once net1 exists, and is a widened flannel
+Network safe? The mechanism and the sufficient conditions S1-S3 are flannel-k3s.md §3.4, §6."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multus_check.checks.base import CLUSTER, finding, need
+from multus_check.checks.registry import check
+from multus_check.domain import k8s
+from multus_check.domain.cidr import Net, contains, overlaps, supernet, try_net, waste
+from multus_check.domain.cluster import (
+    Nad,
+    cluster_dns_ip,
+    flannel_cni_conf,
+    flannel_network,
+    k3s_info,
+    kubernetes_service_ip,
+    multus_pods,
+    nads,
+    service_cidrs,
+)
+from multus_check.domain.cniconf import ConfigError, parse_json_object, plugins_of
+from multus_check.domain.node import NotCollected, lan_subnets
+from multus_check.model import Finding, Severity, Status
+from multus_check.snapshot.model import Snapshot
+
+SR = "cidr.service-routing"
+
+
+@check(SR, "Service CIDR and cluster DNS stay routed via eth0 in a Multus pod", Severity.CRITICAL, fix="flannel-service-routes")
+def service_routing(snap: Snapshot) -> list[Finding]:
+    """A DHCP lease on net1 adds `default via <LAN router> dev net1`, inserted after eth0's and so
+    preferred. Service IPs outside flannel's Network then leave through net1, skip kube-proxy, and
+    cluster DNS times out. Reports which sufficient condition keeps them on eth0: S1 (Service CIDR
+    inside flannel Network), S2 (flannel CNI `ipam.routes` for the Service CIDR) or S3 (net1 adds
+    no competing default route)."""
+    if err := need(snap, SR, "nodes", "configmaps", "services", "network-attachment-definitions"):
+        return err
+    net = flannel_network(snap)
+    svc = service_cidrs(snap)
+    dns = cluster_dns_ip(snap)
+    ev: dict[str, Any] = {
+        "service_cidrs": [str(n) for n in svc.value], "service_cidr_source": svc.source,
+        "cluster_dns": dns.value, "cluster_dns_source": dns.source,
+        "kubernetes_service_ip": kubernetes_service_ip(snap),
+        "flannel_network": str(net.value) if net.value else None, "flannel_network_source": net.source,
+    }
+    if net.value is None:
+        return [finding(SR, Status.ERROR, CLUSTER, f"Could not evaluate: flannel's Network is unknown ({net.problem}).",
+                        "Fix flannel's net-conf.json first (see flannel.network-contains-pod-cidrs).", **ev)]
+    v4 = [s for s in svc.value if s.version == 4]
+    s1 = all(contains(net.value, s) for s in v4)
+    s2, s2_where = _s2_routes(snap, v4)
+    s3, s3_why = _s3_no_competing_default(snap)
+    ev["conditions"] = {"S1": s1, "S2": s2, "S3": s3}
+    ev["S2_source"], ev["S3_reason"] = s2_where, s3_why
+    held = [name for name, ok in (("S1", s1), ("S2", s2), ("S3", s3)) if ok]
+    if held:
+        text = {"S1": f"S1 (Service CIDR inside flannel Network {net.value})",
+                "S2": f"S2 (flannel ipam.routes cover the Service CIDR, {s2_where})",
+                "S3": f"S3 ({s3_why})"}
+        return [finding(SR, Status.PASS, CLUSTER,
+                        "Service traffic stays on eth0 in Multus pods: " + "; ".join(text[h] for h in held) + ".", **ev)]
+    status = Status.FAIL if nads(snap) else Status.WARN
+    lead = ("" if nads(snap) else "No NAD exists yet, but once a macvlan+DHCP NAD is used: ")
+    return [finding(SR, status, CLUSTER,
+                    f"{lead}Service CIDR {', '.join(map(str, v4))} ({svc.source}) lies outside flannel Network {net.value}, "
+                    f"and {s3_why}: the net1 default route wins, so cluster DNS {dns.value} leaves via net1 to the LAN "
+                    "router and times out.",
+                    _routing_remedy(snap, net.value, v4), **ev)]
+
+
+def _s2_routes(snap: Snapshot, svc: list[Net]) -> tuple[bool, str]:
+    conf = flannel_cni_conf(snap)
+    confs: list[tuple[str, dict[str, Any]]] = []
+    if conf.value is not None:
+        confs.append((conf.source, conf.value))
+    else:
+        for name, facts in sorted(snap.nodes.items()):
+            for path, text in facts.files.items():
+                if path.endswith("flannel.conflist"):
+                    try:
+                        confs.append((f"node {name}: {path}", parse_json_object(text, path)))
+                    except ConfigError:
+                        continue
+    if not confs or not svc:
+        return False, "no flannel CNI config to read"
+    for where, c in confs:
+        routes = [try_net(r.get("dst")) for p in plugins_of(c) if p.get("type") == "flannel"
+                  for r in ((p.get("ipam") or {}).get("routes") or []) if isinstance(r, dict)]
+        nets = [r for r in routes if r is not None]
+        if not all(any(contains(r, s) for r in nets) for s in svc):
+            return False, where
+    return True, confs[0][0] if len(confs) == 1 else f"{len(confs)} node conflists"
+
+
+def _s3_no_competing_default(snap: Snapshot) -> tuple[bool, str]:
+    items = nads(snap)
+    if not items:
+        return False, "no NAD exists to judge"
+    for pod in multus_pods(snap):
+        for entry in k8s.network_status(pod) or []:
+            if not entry.get("default") and entry.get("gateway"):
+                return False, (f"pod {k8s.ref(pod)} has a default gateway {entry['gateway'][0]} on "
+                               f"{entry.get('interface', 'net1')} (from its network-status)")
+        if "default-route" in k8s.annotations(pod).get(k8s.NETWORKS_ANNOTATION, ""):
+            return False, f"pod {k8s.ref(pod)} requests a Multus default-route on a secondary network"
+    for nad in items:
+        reason = _nad_default_route(nad)
+        if reason:
+            return False, reason
+    return True, "no NAD installs a competing default route on net1"
+
+
+def _nad_default_route(nad: Nad) -> str | None:
+    if nad.config is None:
+        return None
+    for plugin in plugins_of(nad.config):
+        ipam = plugin.get("ipam") if isinstance(plugin.get("ipam"), dict) else {}
+        if ipam.get("type") == "dhcp" and not int(ipam.get("priority") or 0):
+            return (f"NAD {nad.ref} uses DHCP IPAM without a route priority, so the LAN router's option 3 "
+                    "becomes a default route on net1")
+        for route in ipam.get("routes") or []:
+            if isinstance(route, dict) and route.get("dst") in ("0.0.0.0/0", "::/0"):
+                return f"NAD {nad.ref} adds a static default route on net1"
+    return None
+
+
+def _routing_remedy(snap: Snapshot, network: Net, svc: list[Net]) -> str:
+    info = k3s_info(snap)
+    cidrs = ", ".join(f'{{"dst": "{s}"}}' for s in svc)
+    s2 = (f"add the Service CIDR route to the flannel plugin entry of cni-conf.json: \"ipam\": {{\"routes\": [{cidrs}]}} "
+          "(S2)")
+    candidate = supernet([network, *svc]) if svc else network
+    safe = not waste(candidate, [network, *svc]) and not _swallows_lan(snap, candidate)
+    widen = (f"widen net-conf.json Network from {network} to {candidate} (S1; safe here: pod and Service CIDRs are "
+             "aligned siblings)") if safe else ""
+    steps = " or ".join(x for x in (widen, s2) if x)
+    where = ("on k3s with embedded flannel pass the files with --flannel-conf/--flannel-cni-conf on every node and "
+             "restart k3s" if info.is_k3s and not info.embedded_flannel_disabled else
+             "`kubectl -n kube-flannel edit configmap kube-flannel-cfg`, then "
+             "`kubectl -n kube-flannel rollout restart ds/kube-flannel-ds`")
+    return (f"Either {steps}; {where}. Only pods created afterwards get the new routes. Alternatively give the NAD's "
+            "dhcp IPAM \"priority\": 100 (CNI plugins v1.6.0+) so eth0's default route wins (S3). "
+            "`multus-check --fix` can apply the flannel change.")
+
+
+def _swallows_lan(snap: Snapshot, network: Net) -> bool:
+    return bool(_lan_overlaps(snap, network)[0])
+
+
+def _lan_overlaps(snap: Snapshot, network: Net) -> tuple[list[str], str]:
+    hits: list[str] = []
+    basis = "node LAN subnets"
+    for name, facts in sorted(snap.nodes.items()):
+        try:
+            hits += [f"node {name}: {s}" for s in lan_subnets(facts) if overlaps(network, s)]
+        except NotCollected:
+            basis = "node InternalIPs (interface masks not collected)"
+    for node in snap.kind("Node"):
+        ip = k8s.node_internal_ip(node)
+        ip_net = try_net(f"{ip}/32") if ip else None
+        if ip_net is not None and contains(network, ip_net):
+            hits.append(f"node {k8s.name(node)}: InternalIP {ip}")
+    for pod in multus_pods(snap):
+        for entry in k8s.network_status(pod) or []:
+            for ip in [] if entry.get("default") else entry.get("ips") or []:
+                ip_net = try_net(f"{ip}/32")
+                if ip_net is not None and contains(network, ip_net):
+                    hits.append(f"pod {k8s.ref(pod)} {entry.get('interface')}: {ip}")
+    return sorted(set(hits)), basis
+
+
+@check("cidr.supernet-safety", "flannel's Network does not swallow a node's LAN subnet", Severity.HIGH)
+def supernet_safety(snap: Snapshot) -> list[Finding]:
+    """Pods route every destination inside flannel's Network via eth0 and flannel does not
+    masquerade it, so a Network that reaches into the LAN breaks pod-to-LAN for every pod
+    (flannel-k3s.md §6)."""
+    cid = "cidr.supernet-safety"
+    if err := need(snap, cid, "nodes", "configmaps", "pods"):
+        return err
+    net = flannel_network(snap)
+    if net.value is None:
+        return [finding(cid, Status.ERROR, CLUSTER, f"Could not evaluate: flannel's Network is unknown ({net.problem}).",
+                        "Fix flannel's net-conf.json first (see flannel.network-contains-pod-cidrs).")]
+    pods = [n for n in (try_net(c) for node in snap.kind("Node") for c in k8s.pod_cidrs(node)) if n and n.version == 4]
+    svc = [s for s in service_cidrs(snap).value if s.version == 4]
+    extra = waste(net.value, [*pods, *svc]) if pods else []
+    hits, basis = _lan_overlaps(snap, net.value)
+    ev = {"network": str(net.value), "checked_against": basis, "overlaps": hits,
+          "unused_in_network": sum(n.num_addresses for n in extra)}
+    if hits:
+        return [finding(cid, Status.FAIL, CLUSTER,
+                        f"flannel Network {net.value} overlaps the LAN ({'; '.join(hits[:3])}): pods route those addresses "
+                        "via eth0 without masquerading, so pod-to-LAN traffic breaks cluster-wide.",
+                        "Narrow Network back to the cluster CIDR and keep Service traffic on eth0 with flannel "
+                        "ipam.routes instead (S2, see cidr.service-routing).", **ev)]
+    return [finding(cid, Status.PASS, CLUSTER,
+                    f"flannel Network {net.value} does not overlap any LAN subnet seen ({basis}).", **ev)]

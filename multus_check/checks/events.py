@@ -1,0 +1,55 @@
+"""events.known-failures: recent Warning events whose message matches a known cause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multus_check.checks.base import CLUSTER, finding, need
+from multus_check.checks.registry import check
+from multus_check.domain.known_failures import match
+from multus_check.model import Finding, Severity, Status
+from multus_check.snapshot.model import Snapshot
+
+SANDBOX_REASONS = ("FailedCreatePodSandBox", "FailedKillPodSandbox")
+
+
+def _subject(event: dict[str, Any]) -> str:
+    obj = event.get("involvedObject") or event.get("regarding") or {}
+    kind = str(obj.get("kind", "object")).lower()
+    ns = obj.get("namespace")
+    return f"{kind}/{ns}/{obj.get('name')}" if ns else f"{kind}/{obj.get('name')}"
+
+
+def _message(event: dict[str, Any]) -> str:
+    return str(event.get("message") or event.get("note") or "")
+
+
+@check("events.known-failures", "no recent pod sandbox failures with a known cause", Severity.HIGH)
+def known_failures(snap: Snapshot) -> list[Finding]:
+    """Maps each recognised error message of recent Warning events to its cause, the check that
+    owns it and the fix (the catalog in domain/known_failures.py)."""
+    cid = "events.known-failures"
+    if err := need(snap, cid, "events"):
+        return err
+    warnings = [e for e in snap.kind("Event") if e.get("type") == "Warning"]
+    out: dict[tuple[str, str], Finding] = {}
+    for event in warnings:
+        text, subject = _message(event), _subject(event)
+        known = match(text)
+        if known is not None:
+            key = (subject, known.id)
+            if key not in out:
+                out[key] = finding(cid, Status.FAIL, subject,
+                                   f"{subject}: {known.cause} (catalog {known.id}, see {known.check}).", known.fix,
+                                   catalog=known.id, related_check=known.check, reason=event.get("reason"),
+                                   count=event.get("count", 1), event_message=text[:800])
+        elif event.get("reason") in SANDBOX_REASONS:
+            out.setdefault((subject, "unknown"), finding(
+                cid, Status.WARN, subject, f"{subject}: a pod sandbox failed with an unrecognised message.",
+                f"Read it with `kubectl describe {subject.split('/', 1)[0]} ...`; if it is a Multus/CNI error, please "
+                "report it so the catalog learns it.", reason=event.get("reason"), event_message=text[:800]))
+    if not out:
+        return [finding(cid, Status.PASS, CLUSTER,
+                        f"None of the {len(warnings)} recent Warning events matches a known Multus/CNI failure.",
+                        warning_events=len(warnings))]
+    return list(out.values())

@@ -1,0 +1,150 @@
+"""plugins.present and dhcp.daemon: the CNI binaries the NADs use and the DHCP daemon they
+talk to, on every node that can host a Multus pod (multus-cni.md §4 F1-F6, §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multus_check.checks.base import CLUSTER, finding, need, per_node
+from multus_check.checks.registry import check
+from multus_check.domain import k8s
+from multus_check.domain.cluster import k3s_info, multus_deployment, nads
+from multus_check.domain.cniconf import ConfigError, parse_multus_config, plugin_types, plugins_of
+from multus_check.domain.node import (
+    STANDARD_BIN_DIR,
+    NotCollected,
+    cni_conf_files,
+    listing,
+    multus_files,
+    runtime_dirs,
+)
+from multus_check.model import Finding, Severity, Status
+from multus_check.snapshot.model import NodeFacts, Snapshot
+
+DEFAULT_DHCP_SOCKET = "/run/cni/dhcp.sock"
+PLUGINS_URL = "https://github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-$ARCH-v1.6.2.tgz"
+
+
+def _search_dirs(snap: Snapshot, facts: NodeFacts) -> list[str]:
+    """Where Multus looks for delegate plugins on this node: its binDir, then the runtime's CNI_PATH."""
+    dirs = runtime_dirs(facts, k3s_info(snap))
+    multus_bin = None
+    names = multus_files(cni_conf_files(facts, dirs.conf_dir))
+    text = facts.file(f"{dirs.conf_dir}/{names[0]}") if names else None
+    if text is not None:
+        try:
+            multus_bin = parse_multus_config(text, names[0]).bin_dir
+        except ConfigError:
+            multus_bin = None
+    dep = multus_deployment(snap)
+    if dep is not None and dep.mode == "thick":
+        return [dep.host_paths.get("/opt/cni/bin", multus_bin or STANDARD_BIN_DIR)]
+    return list(dict.fromkeys([multus_bin or STANDARD_BIN_DIR, dirs.bin_dir]))
+
+
+@check("plugins.present", "every plugin type the NADs use is in the CNI bin dir Multus uses", Severity.CRITICAL, fix="install-cni-plugins")
+def plugins_present(snap: Snapshot) -> list[Finding]:
+    """k3s bundles only bandwidth, bridge, firewall, flannel, host-local, loopback and portmap;
+    macvlan and dhcp must be installed where Multus searches, or pods fail with
+    `failed to find plugin "macvlan" in path [...]`."""
+    cid = "plugins.present"
+    if err := need(snap, cid, "nodes", "network-attachment-definitions"):
+        return err
+    needed = sorted({t for nad in nads(snap) if nad.config for t in plugin_types(nad.config)})
+    if not needed:
+        return [finding(cid, Status.SKIP, CLUSTER, "No valid NetworkAttachmentDefinition names a plugin to look for.")]
+
+    def judge(name: str, facts: NodeFacts, _node: dict[str, Any] | None) -> Finding:
+        search = _search_dirs(snap, facts)
+        found: set[str] = set()
+        looked = []
+        for d in search:
+            try:
+                entries = listing(facts, d)
+            except NotCollected:
+                continue
+            looked.append(d)
+            found |= {e.name for e in entries or [] if e.type in ("file", "symlink")}
+        if not looked:
+            raise NotCollected(f"none of the CNI bin dirs {search} was listed")
+        missing = [t for t in needed if t not in found]
+        ev = {"search_path": search, "needed": needed, "missing": missing}
+        if missing:
+            return finding(cid, Status.FAIL, f"node/{name}",
+                           f"Node {name} lacks {', '.join(missing)}: pods fail with "
+                           f"`failed to find plugin \"{missing[0]}\" in path [{' '.join(search)}]`.",
+                           f"On node {name} install the reference plugins into {search[0]}: "
+                           f"`curl -sL {PLUGINS_URL} | sudo tar -xz -C {search[0]} {' '.join('./' + m for m in missing)}` "
+                           "(Debian: `apt-get install containernetworking-plugins` and symlink from /usr/lib/cni), or apply "
+                           "the DaemonSet fixtures/manifests/cni-plugins-dhcp.yaml with `multus-check --fix`.", **ev)
+        return finding(cid, Status.PASS, f"node/{name}", f"Node {name} has {', '.join(needed)} in {' or '.join(looked)}.", **ev)
+
+    return per_node(snap, cid, judge, only_pod_hosts=True)
+
+
+def _dhcp_sockets(snap: Snapshot) -> list[str]:
+    paths = []
+    for nad in nads(snap):
+        for plugin in plugins_of(nad.config or {}):
+            ipam = plugin.get("ipam") if isinstance(plugin.get("ipam"), dict) else {}
+            if ipam.get("type") == "dhcp":
+                paths.append(str(ipam.get("daemonSocketPath") or DEFAULT_DHCP_SOCKET))
+    return sorted(set(paths))
+
+
+def _dhcp_ds_hint(snap: Snapshot, node: dict[str, Any] | None) -> str:
+    node_labels = k8s.labels(node) if node else {}
+    for ds in snap.kind("DaemonSet"):
+        if "dhcp" not in k8s.name(ds) and k8s.labels(ds).get("app") != "dhcp":
+            continue
+        selector = k8s.pod_spec(ds).get("nodeSelector") or {}
+        for key, value in selector.items():
+            if node_labels.get(key) not in (None, value):
+                return (f" The DHCP DaemonSet {k8s.ref(ds)} selects {key}={value} but this node has "
+                        f"{key}={node_labels.get(key)}: drop that nodeSelector.")
+    return ""
+
+
+@check("dhcp.daemon", "the CNI DHCP daemon runs on every node that can host a Multus pod", Severity.CRITICAL, fix="install-cni-plugins")
+def dhcp_daemon(snap: Snapshot) -> list[Finding]:
+    """The `dhcp` IPAM plugin only forwards to `dhcp daemon` over a unix socket
+    (/run/cni/dhcp.sock); a missing socket gives `connect: no such file or directory`, a stale
+    one left by a dead daemon `connect: connection refused`."""
+    cid = "dhcp.daemon"
+    if err := need(snap, cid, "nodes", "network-attachment-definitions"):
+        return err
+    sockets = _dhcp_sockets(snap)
+    if not sockets:
+        return [finding(cid, Status.SKIP, CLUSTER, "No NetworkAttachmentDefinition uses the dhcp IPAM.")]
+
+    def judge(name: str, facts: NodeFacts, node: dict[str, Any] | None) -> Finding:
+        subject = f"node/{name}"
+        fix = ("Run `dhcp daemon` on every node: apply a DaemonSet with hostPath /run/cni and /run/netns "
+               "(mountPropagation: HostToContainer) that removes a stale socket first (`multus-check --fix` applies "
+               "fixtures/manifests/cni-plugins-dhcp.yaml), or on Debian hosts `systemctl enable --now cni-dhcp.socket`."
+               + _dhcp_ds_hint(snap, node))
+        for path in sockets:
+            entry = facts.entry(path) if facts.has_listing(path.rsplit("/", 1)[0]) else _raise(path)
+            ev = {"socket": path, "entry": entry.to_dict() if entry else None}
+            if entry is None:
+                return finding(cid, Status.FAIL, subject, f"Node {name} has no DHCP daemon socket {path}: pods fail with "
+                               f"`error dialing DHCP daemon: dial unix {path}: connect: no such file or directory`.", fix, **ev)
+            if entry.type != "socket":
+                return finding(cid, Status.FAIL, subject, f"Node {name}: {path} is a {entry.type}, not a socket.",
+                               f"`rm -f {path}` on the node, then restart the DHCP daemon. " + fix, **ev)
+            if entry.live is False:
+                return finding(cid, Status.FAIL, subject, f"Node {name}: nothing listens on {path} (stale socket): pods "
+                               f"fail with `dial unix {path}: connect: connection refused`.",
+                               f"`rm -f {path}` on the node and restart the DHCP daemon (plugins < v1.2.0 leave the "
+                               "socket behind on exit). " + fix, **ev)
+            if entry.live is None:
+                return finding(cid, Status.WARN, subject, f"Node {name}: {path} exists but whether a daemon listens was "
+                               "not tested.", "Run multus-check with node facts (collector pods) to test the socket.", **ev)
+        return finding(cid, Status.PASS, subject, f"Node {name}: a DHCP daemon answers on {', '.join(sockets)}.",
+                       sockets=sockets)
+
+    return per_node(snap, cid, judge, only_pod_hosts=True)
+
+
+def _raise(path: str) -> None:
+    raise NotCollected(f"the listing of {path.rsplit('/', 1)[0]} was not collected")

@@ -1,0 +1,113 @@
+"""Reading CNI network configs: conf vs conflist, plugin types, Multus configs and nesting.
+
+Facts: multus-cni.md §2 (generated config, the nested-delegate rule) and §6 (macvlan keys).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MULTUS_TYPES = ("multus", "multus-shim")
+CNI_CONF_SUFFIXES = (".conf", ".conflist", ".json")
+KNOWN_PLUGIN_TYPES = frozenset({
+    "macvlan", "ipvlan", "bridge", "host-device", "vlan", "ptp", "tap", "dummy",
+    "sbr", "tuning", "portmap", "bandwidth", "firewall", "vrf", "route-override", "sriov",
+    "loopback", "flannel", "ovs", "static", "dhcp", "host-local", "whereabouts",
+})
+KNOWN_IPAM_TYPES = frozenset({"dhcp", "host-local", "static", "whereabouts"})
+MACVLAN_MODES = frozenset({"", "bridge", "private", "vepa", "passthru"})
+
+
+class ConfigError(ValueError):
+    """A CNI config could not be parsed; the message is the cause."""
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def plugins_of(conf: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plugin entries of a conf (one) or conflist (its `plugins`)."""
+    if isinstance(conf.get("plugins"), list):
+        return [p for p in conf["plugins"] if isinstance(p, dict)]
+    return [conf]
+
+
+def plugin_types(conf: dict[str, Any]) -> list[str]:
+    """Every plugin binary a config needs: each plugin `type` plus its `ipam.type`."""
+    out: list[str] = []
+    for plugin in plugins_of(conf):
+        t = plugin.get("type")
+        if isinstance(t, str) and t:
+            out.append(t)
+        ipam = plugin.get("ipam")
+        if isinstance(ipam, dict) and isinstance(ipam.get("type"), str) and ipam["type"]:
+            out.append(ipam["type"])
+    return list(dict.fromkeys(out))
+
+
+def is_flannel(conf: dict[str, Any]) -> bool:
+    return any(p.get("type") == "flannel" for p in plugins_of(conf))
+
+
+@dataclass(frozen=True)
+class MultusConfig:
+    """The parts of a 00-multus.conf(list) the checks need."""
+
+    mode: str  # thin | thick
+    cni_version: str
+    kubeconfig: str | None
+    bin_dir: str | None
+    delegates: list[dict[str, Any]] = field(default_factory=list)
+    cluster_network: str | None = None  # thick: path of the master file inside the daemon
+    nesting_depth: int = 0
+
+    @property
+    def default_delegate(self) -> dict[str, Any] | None:
+        return self.delegates[0] if self.delegates else None
+
+
+def parse_multus_config(text: str, what: str) -> MultusConfig:
+    conf = parse_json_object(text, what)
+    entry = next((p for p in plugins_of(conf) if p.get("type") in MULTUS_TYPES), None)
+    if entry is None:
+        raise ConfigError(f"{what} has no plugin of type multus or multus-shim")
+    delegates = [d for d in entry.get("delegates") or [] if isinstance(d, dict)]
+    return MultusConfig(
+        mode="thick" if entry.get("type") == "multus-shim" else "thin",
+        cni_version=str(conf.get("cniVersion", "")),
+        kubeconfig=entry.get("kubeconfig") if isinstance(entry.get("kubeconfig"), str) else None,
+        bin_dir=entry.get("binDir") if isinstance(entry.get("binDir"), str) else None,
+        delegates=delegates,
+        cluster_network=entry.get("clusterNetwork") if isinstance(entry.get("clusterNetwork"), str) else None,
+        nesting_depth=nesting_depth(entry),
+    )
+
+
+def _is_multus_like(obj: dict[str, Any]) -> bool:
+    if obj.get("type") in MULTUS_TYPES or obj.get("name") == "multus-cni-network" or "delegates" in obj:
+        return True
+    return any(p.get("type") in MULTUS_TYPES or "delegates" in p for p in plugins_of(obj) if p is not obj)
+
+
+def nesting_depth(entry: dict[str, Any]) -> int:
+    """How many Multus configs are nested inside this Multus entry's delegates (0 = healthy)."""
+    depth = 0
+    level: dict[str, Any] | None = entry
+    while level is not None:
+        inner = next(
+            (d for d in level.get("delegates") or [] if isinstance(d, dict) and _is_multus_like(d)), None
+        )
+        if inner is None:
+            break
+        depth += 1
+        level = next((p for p in plugins_of(inner) if "delegates" in p), inner)
+    return depth

@@ -1,0 +1,41 @@
+"""Runs the static checks over a snapshot and gathers their findings.
+
+A check that raises is a bug in multus-check, not a verdict on the cluster: it becomes an
+`error` finding naming the exception, so a run never dies with a traceback and never
+passes a check it could not evaluate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from multus_check.checks import registry
+from multus_check.checks.registry import CheckSpec
+from multus_check.model import Finding, Status
+from multus_check.snapshot.model import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+def run_check(spec: CheckSpec, snap: Snapshot) -> list[Finding]:
+    if spec.fn is None:
+        return []
+    try:
+        findings = spec.fn(snap)
+    except Exception as exc:  # a crash must not become a pass nor a traceback for the user
+        log.debug("check %s crashed", spec.id, exc_info=True)
+        return [Finding(spec.id, Status.ERROR, spec.severity, "cluster",
+                        f"Could not evaluate: the check crashed on this snapshot ({type(exc).__name__}: {exc}).",
+                        {"exception": type(exc).__name__},
+                        "Please report this with the snapshot attached (multus-check snapshot DIR).")]
+    if not findings:
+        return [Finding(spec.id, Status.ERROR, spec.severity, "cluster", "Could not evaluate: the check returned no finding.")]
+    return findings
+
+
+def run_checks(snap: Snapshot, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[Finding]:
+    out: list[Finding] = []
+    for spec in registry.select(include, exclude):
+        out.extend(run_check(spec, snap))
+    return out

@@ -1,0 +1,141 @@
+"""Names, subnets and the on-disk state of a lab, so several labs live side by side and a lab
+left behind by a crashed run can still be found and removed.
+
+Touches only the lab's state directory (default /run/multus-check/lab/<name>/).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from multus_check.errors import UsageError
+
+STATE_ROOT = Path(os.environ.get("MULTUS_CHECK_LAB_DIR", "/run/multus-check/lab"))
+NS_PREFIX = "mcl-"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,11}$")
+MASTER, ROUTER_IF = "lan0", "rtr0"
+FAULTS = ("dhcp-daemon", "plugin", "master", "dhcp-server", "multicast")
+#: the CNI dhcp daemon's own flags: short, so a missing DHCP server fails in seconds, not 3.5 min
+DHCP_DAEMON_TIMEOUT, DHCP_DAEMON_RESENDMAX = "1s", "1s"
+SERVICES = (("Lab Test Service", "_testsvc._tcp", 4242, "lab=1"), ("Lab Web UI", "_http._tcp", 8080, "path=/"))
+SSDP_USN = "uuid:6d756c74-7573-2d63-6865-636b2d6c6162::upnp:rootdevice"
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise UsageError(f"lab name {name!r}: use 1-12 lowercase letters, digits or '-' (it names namespaces)")
+    return name
+
+
+@dataclass
+class LabState:
+    """Everything `lab down` needs to remove a lab: its namespaces and the processes it started."""
+
+    name: str
+    subnet: str
+    pids: dict[str, dict[str, int]] = field(default_factory=dict)  # role -> {"pid", "starttime"}
+    breaks: list[str] = field(default_factory=list)
+
+    @property
+    def dir(self) -> Path:
+        return STATE_ROOT / self.name
+
+    @property
+    def router_ns(self) -> str:
+        return f"{NS_PREFIX}{self.name}-router"
+
+    @property
+    def node_ns(self) -> str:
+        return f"{NS_PREFIX}{self.name}-node"
+
+    @property
+    def pod_ns_prefix(self) -> str:
+        """Throwaway pod namespaces made by probes against this lab start with this."""
+        return f"{NS_PREFIX}{self.name}-pod"
+
+    @property
+    def namespaces(self) -> tuple[str, str]:
+        return self.router_ns, self.node_ns
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.subnet)
+
+    @property
+    def router_ip(self) -> str:
+        return str(self.network.network_address + 1)
+
+    @property
+    def dhcp_range(self) -> tuple[str, str]:
+        base = self.network.network_address
+        return str(base + 100), str(base + 150)
+
+    @property
+    def cni_bin(self) -> Path:
+        return self.dir / "cni-bin"
+
+    @property
+    def dhcp_socket(self) -> Path:
+        return self.dir / "dhcp.sock"
+
+    @property
+    def nad_config(self) -> Path:
+        return self.dir / "nad.json"
+
+    def nad(self) -> dict[str, Any]:
+        return {"cniVersion": "0.3.1", "name": f"lab-{self.name}", "type": "macvlan", "master": MASTER,
+                "mode": "bridge", "ipam": {"type": "dhcp", "daemonSocketPath": str(self.dhcp_socket)}}
+
+    def save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / "lab.json.tmp"
+        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        tmp.replace(self.dir / "lab.json")
+
+
+def load(name: str) -> LabState | None:
+    path = STATE_ROOT / check_name(name) / "lab.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is unreadable ({exc}); remove the lab's namespaces by hand") from exc
+    return LabState(str(data["name"]), str(data["subnet"]), dict(data.get("pids") or {}),
+                    list(data.get("breaks") or []))
+
+
+def known_labs() -> list[str]:
+    if not STATE_ROOT.is_dir():
+        return []
+    return sorted(p.name for p in STATE_ROOT.iterdir() if (p / "lab.json").exists())
+
+
+def pick_subnet(requested: str | None) -> str:
+    """The requested subnet, or the first 192.168.77-126.0/24 no other lab uses."""
+    used = set()
+    for other in known_labs():
+        state = load(other)
+        if state:
+            used.add(ipaddress.IPv4Network(state.subnet))
+    if requested:
+        try:
+            net = ipaddress.IPv4Network(requested)
+        except ValueError as exc:
+            raise UsageError(f"--subnet {requested!r} is not an IPv4 network ({exc})") from exc
+        if net.prefixlen > 24:
+            raise UsageError(f"--subnet {requested}: use a /24 or larger (the DHCP pool is .100-.150)")
+        if any(net.overlaps(u) for u in used):
+            raise UsageError(f"--subnet {requested} overlaps another lab's subnet")
+        return str(net)
+    for third in range(77, 127):
+        net = ipaddress.IPv4Network(f"192.168.{third}.0/24")
+        if net not in used:
+            return str(net)
+    raise UsageError("every lab subnet 192.168.77-126.0/24 is in use; take labs down first")

@@ -1,0 +1,90 @@
+"""The vocabulary every layer shares: statuses, severities and findings.
+
+Pure data; nothing here touches a cluster, a host or the file system.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(enum.Enum):
+    """The verdict of one check on one subject."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+    ERROR = "error"  # could not be evaluated: data missing, forbidden or unreadable
+
+    @property
+    def rank(self) -> int:
+        """Order used to pick the worst status of a check (higher is worse)."""
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.ERROR: 3, Status.FAIL: 4}
+
+
+class Severity(enum.Enum):
+    """How much a failure of a check hurts the setup."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The result of one check on one subject (a node, an object, the cluster)."""
+
+    check: str
+    status: Status
+    severity: Severity
+    subject: str
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    remediation: str = ""
+    fix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON shape of a finding (see docs/RESULTS.md)."""
+        return {
+            "check": self.check,
+            "status": self.status.value,
+            "severity": self.severity.value,
+            "subject": self.subject,
+            "message": self.message,
+            "evidence": dict(self.evidence),
+            "remediation": self.remediation,
+            "fix": self.fix,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            check=str(data["check"]),
+            status=Status(data["status"]),
+            severity=Severity(data["severity"]),
+            subject=str(data["subject"]),
+            message=str(data["message"]),
+            evidence=dict(data.get("evidence") or {}),
+            remediation=str(data.get("remediation") or ""),
+            fix=data.get("fix"),
+        )
+
+
+def worst_status(findings: list[Finding]) -> Status:
+    """The worst status among findings; an empty list counts as ERROR (nothing was judged)."""
+    if not findings:
+        return Status.ERROR
+    return max((f.status for f in findings), key=lambda s: s.rank)

@@ -1,0 +1,107 @@
+"""The one canonical results document of a run; every report format renders from it.
+
+Its JSON shape is a public contract (docs/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from multus_check import __version__
+from multus_check.model import Finding, Severity, Status
+
+RESULTS_FORMAT = "multus-check/results/v1"
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Results:
+    findings: list[Finding]
+    run_id: str = field(default_factory=new_run_id)
+    started_at: str = field(default_factory=now_iso)
+    finished_at: str = field(default_factory=now_iso)
+    source: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, str] = field(default_factory=dict)  # id -> title, for every check run
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, findings: list[Finding], *, source: dict[str, Any] | None = None,
+              checks: dict[str, str] | None = None, run_id: str | None = None,
+              started_at: str | None = None, notes: list[str] | None = None) -> Results:
+        ordered = sorted(findings, key=lambda f: (f.check, f.subject))
+        res = cls(ordered, source=source or {}, checks=dict(checks or {}), notes=list(notes or []))
+        if run_id:
+            res.run_id = run_id
+        if started_at:
+            res.started_at = started_at
+        for f in ordered:
+            res.checks.setdefault(f.check, f.check)
+        return res
+
+    def by_check(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {cid: [] for cid in sorted(self.checks)}
+        for f in self.findings:
+            out.setdefault(f.check, []).append(f)
+        return out
+
+    def check_status(self, check_id: str) -> Status:
+        items = self.by_check().get(check_id) or []
+        return max((f.status for f in items), key=lambda s: s.rank) if items else Status.ERROR
+
+    def exit_code(self, fail_on: Severity = Severity.INFO) -> int:
+        if any(f.status is Status.FAIL and f.severity.rank >= fail_on.rank for f in self.findings):
+            return EXIT_FAILED
+        if any(f.status is Status.ERROR for f in self.findings):
+            return EXIT_INCOMPLETE
+        return EXIT_OK
+
+    def summary(self) -> dict[str, Any]:
+        statuses = Counter(f.status.value for f in self.findings)
+        per_check = {cid: self.check_status(cid).value for cid in self.by_check()}
+        return {
+            "checks": len(per_check),
+            "findings": len(self.findings),
+            "by_status": {s.value: statuses.get(s.value, 0) for s in Status},
+            "checks_by_status": {s.value: sum(1 for v in per_check.values() if v == s.value) for s in Status},
+            "by_check": per_check,
+            "exit_code": self.exit_code(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": RESULTS_FORMAT,
+            "tool": {"name": "multus-check", "version": __version__},
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "source": self.source,
+            "checks": [{"id": cid, "title": title} for cid, title in sorted(self.checks.items())],
+            "findings": [f.to_dict() for f in self.findings],
+            "summary": self.summary(),
+            "notes": self.notes,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Results:
+        res = cls([Finding.from_dict(f) for f in data.get("findings", [])])
+        res.run_id = str(data.get("run_id", res.run_id))
+        res.source = dict(data.get("source") or {})
+        res.checks = {c["id"]: c.get("title", c["id"]) for c in data.get("checks", [])}
+        return res

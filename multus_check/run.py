@@ -1,0 +1,52 @@
+"""One analysis run: snapshot in, results out, through pytest and the project's plugin.
+
+`multus-check` runs the suites in-process so that every pytest habit works on them too;
+the plugin hands back the findings, from which the canonical results document is built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from multus_check.errors import MultusCheckError
+from multus_check.report.results import Results, new_run_id, now_iso
+from multus_check.snapshot.model import Snapshot
+
+
+def suites_dir() -> Path:
+    """The conformance suites: `suites/` of a source checkout, or the copy in the wheel."""
+    from multus_check import suites
+
+    return Path(suites.__file__).parent
+
+
+def analyse(snap: Snapshot, *, include: Iterable[str] = (), exclude: Iterable[str] = (),
+            source: dict[str, Any] | None = None, run_id: str | None = None, pytest_args: Iterable[str] = ()) -> Results:
+    import pytest
+
+    from multus_check.plugin import SESSION_KEY, CheckSession
+
+    started = now_iso()
+    state = CheckSession(snap, include, exclude)
+
+    class _Inject:
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_configure(self, config: pytest.Config) -> None:
+            config.stash[SESSION_KEY] = state
+
+    where = suites_dir()
+    args = [str(where), "-q", "-p", "no:cacheprovider", "--import-mode=importlib", f"--rootdir={where}",
+            "-c", os.devnull, "-W", "ignore::UserWarning", *pytest_args]
+    args += [a for p in include for a in ("--check", p)] + [a for p in exclude for a in ("--skip", p)]
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        code = pytest.main(args, plugins=[_Inject()])
+    if int(code) in (2, 3, 4) or (int(code) == 5 and not state.findings and not (include or exclude)):
+        raise MultusCheckError(f"the conformance suites did not run (pytest exit {int(code)}):\n{sink.getvalue()[-2000:]}")
+    return Results.build(state.findings, checks=state.checks, source=source or {}, run_id=run_id or new_run_id(),
+                         started_at=started)

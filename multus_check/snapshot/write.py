@@ -1,0 +1,72 @@
+"""Write a `Snapshot` as a snapshot directory (see docs/SNAPSHOT.md).
+
+Used by the live collector and `multus-check node`. Refuses names and paths that would
+escape the target directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from multus_check.errors import UsageError
+from multus_check.snapshot.model import Snapshot
+
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def write_snapshot(snap: Snapshot, path: str | os.PathLike[str]) -> Path:
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} exists and is not a directory")
+    if root.exists() and any(root.iterdir()):
+        raise UsageError(f"{root} is not empty; choose a new directory for the snapshot")
+    root.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "format": snap.format,
+        "collected_at": snap.collected_at,
+        "source": snap.source,
+        "sections": {k: v.to_dict() for k, v in sorted(snap.sections.items())},
+    }
+    if snap.facts:
+        meta["facts"] = snap.facts
+    (root / "snapshot.json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
+    if snap.objects or "cluster" in snap.sections:
+        doc = {"apiVersion": "v1", "kind": "List", "items": snap.objects}
+        (root / "cluster.yaml").write_text(yaml.dump(doc, Dumper=_DUMPER, sort_keys=False))
+    for name, facts in snap.nodes.items():
+        node_dir = root / "nodes" / _safe_name(name)
+        node_dir.mkdir(parents=True)
+        if facts.dirs:
+            listing = {
+                p: None if entries is None else [e.to_dict() for e in entries]
+                for p, entries in sorted(facts.dirs.items())
+            }
+            (node_dir / "dirs.json").write_text(json.dumps(listing, indent=1) + "\n")
+        if facts.ip_addr is not None:
+            (node_dir / "ip-addr.json").write_text(json.dumps(facts.ip_addr) + "\n")
+        if facts.ip_route is not None:
+            (node_dir / "ip-route.json").write_text(json.dumps(facts.ip_route) + "\n")
+        for host_path, text in sorted(facts.files.items()):
+            target = node_dir / "files" / _safe_rel(host_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+    return root
+
+
+def _safe_name(name: str) -> str:
+    if not name or name in (".", "..") or "/" in name or "\x00" in name:
+        raise UsageError(f"node name {name!r} cannot be used as a directory name")
+    return name
+
+
+def _safe_rel(host_path: str) -> str:
+    parts = PurePosixPath(host_path).parts
+    rel = [p for p in parts if p != "/"]
+    if not rel or any(p in ("..", ".") or "\x00" in p for p in rel):
+        raise UsageError(f"host path {host_path!r} cannot be stored in a snapshot")
+    return "/".join(rel)
