@@ -87,7 +87,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from multus_check.checks.registry import matches
 
     session = config.stash[SESSION_KEY]
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("check")
         cid = str(marker.args[0]) if marker and marker.args else None

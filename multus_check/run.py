@@ -20,9 +20,10 @@ from multus_check.snapshot.model import Snapshot
 
 def suites_dir() -> Path:
     """The conformance suites: `suites/` of a source checkout, or the copy in the wheel."""
-    from multus_check import suites
+    import importlib
 
-    return Path(suites.__file__).parent
+    suites = importlib.import_module("multus_check.suites")
+    return Path(str(suites.__file__)).parent
 
 
 def analyse(snap: Snapshot, *, include: Iterable[str] = (), exclude: Iterable[str] = (),
@@ -40,7 +41,9 @@ def analyse(snap: Snapshot, *, include: Iterable[str] = (), exclude: Iterable[st
             config.stash[SESSION_KEY] = state
 
     where = suites_dir()
-    args = [str(where), "-q", "-p", "no:cacheprovider", "--import-mode=importlib", f"--rootdir={where}",
+    # Third-party pytest plugins are not needed to judge a snapshot and cost seconds to import.
+    args = [str(where), "-q", "--disable-plugin-autoload", "-p", "multus_check.plugin", "-p", "no:cacheprovider",
+            "--import-mode=importlib", f"--rootdir={where}",
             "-c", os.devnull, "-W", "ignore::UserWarning", *pytest_args]
     args += [a for p in include for a in ("--check", p)] + [a for p in exclude for a in ("--skip", p)]
     sink = io.StringIO()

@@ -1,4 +1,7 @@
-"""Conformance suite: the flannel prerequisites (check ids flannel.installed, flannel.k3s-embedded, flannel.conf-surfaced, flannel.network-contains-pod-cidrs)."""
+"""Conformance suite: the flannel prerequisites.
+
+Check ids flannel.installed, flannel.k3s-embedded, flannel.conf-surfaced, flannel.network-contains-pod-cidrs.
+"""
 
 import pytest
 

@@ -26,8 +26,14 @@ def finding(
     return Finding(
         check=check_id, status=status, severity=spec.severity, subject=subject, message=message,
         evidence=evidence, remediation=remediation if fixable or status is Status.ERROR else "",
-        fix=spec.fix if fixable else None,
+        fix=spec.fix if fixable and spec.fix in available_fixes() else None,
     )
+
+
+def available_fixes() -> frozenset[str]:
+    """Ids of the automatic fixes this build can apply (`multus-check --fix`); none are shipped yet,
+    so findings name no fix until one exists, and the check's planned fix id stays in the catalog."""
+    return frozenset()
 
 
 def _section_problem(snap: Snapshot, key: str) -> str | None:

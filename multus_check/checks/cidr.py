@@ -104,7 +104,7 @@ def _s3_no_competing_default(snap: Snapshot) -> tuple[bool, str]:
             if not entry.get("default") and entry.get("gateway"):
                 return False, (f"pod {k8s.ref(pod)} has a default gateway {entry['gateway'][0]} on "
                                f"{entry.get('interface', 'net1')} (from its network-status)")
-        if "default-route" in k8s.annotations(pod).get(k8s.NETWORKS_ANNOTATION, ""):
+        if "default-route" in k8s.annotations_of(pod).get(k8s.NETWORKS_ANNOTATION, ""):
             return False, f"pod {k8s.ref(pod)} requests a Multus default-route on a secondary network"
     for nad in items:
         reason = _nad_default_route(nad)
@@ -117,7 +117,8 @@ def _nad_default_route(nad: Nad) -> str | None:
     if nad.config is None:
         return None
     for plugin in plugins_of(nad.config):
-        ipam = plugin.get("ipam") if isinstance(plugin.get("ipam"), dict) else {}
+        raw = plugin.get("ipam")
+        ipam = raw if isinstance(raw, dict) else {}
         if ipam.get("type") == "dhcp" and not int(ipam.get("priority") or 0):
             return (f"NAD {nad.ref} uses DHCP IPAM without a route priority, so the LAN router's option 3 "
                     "becomes a default route on net1")
@@ -142,8 +143,7 @@ def _routing_remedy(snap: Snapshot, network: Net, svc: list[Net]) -> str:
              "`kubectl -n kube-flannel edit configmap kube-flannel-cfg`, then "
              "`kubectl -n kube-flannel rollout restart ds/kube-flannel-ds`")
     return (f"Either {steps}; {where}. Only pods created afterwards get the new routes. Alternatively give the NAD's "
-            "dhcp IPAM \"priority\": 100 (CNI plugins v1.6.0+) so eth0's default route wins (S3). "
-            "`multus-check --fix` can apply the flannel change.")
+            "dhcp IPAM \"priority\": 100 (CNI plugins v1.6.0+) so eth0's default route wins (S3).")
 
 
 def _swallows_lan(snap: Snapshot, network: Net) -> bool:
@@ -188,7 +188,7 @@ def supernet_safety(snap: Snapshot) -> list[Finding]:
     svc = [s for s in service_cidrs(snap).value if s.version == 4]
     extra = waste(net.value, [*pods, *svc]) if pods else []
     hits, basis = _lan_overlaps(snap, net.value)
-    ev = {"network": str(net.value), "checked_against": basis, "overlaps": hits,
+    ev: dict[str, Any] = {"network": str(net.value), "checked_against": basis, "overlaps": hits,
           "unused_in_network": sum(n.num_addresses for n in extra)}
     if hits:
         return [finding(cid, Status.FAIL, CLUSTER,

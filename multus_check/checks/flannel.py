@@ -54,7 +54,7 @@ def flannel_installed(snap: Snapshot) -> list[Finding]:
                         observed="no flannel DaemonSet", expected="DaemonSet kube-flannel/kube-flannel-ds")]
     ready, desired = daemonset_ready(ds)
     nodes = len(snap.kind("Node"))
-    ev = {"daemonset": k8s.ref(ds), "ready": ready, "desired": desired, "nodes": nodes}
+    ev: dict[str, Any] = {"daemonset": k8s.ref(ds), "ready": ready, "desired": desired, "nodes": nodes}
     if desired == 0 or ready < desired:
         return [finding(cid, Status.FAIL, f"daemonset/{k8s.ref(ds)}",
                         f"flannel DaemonSet {k8s.ref(ds)} has {ready} of {desired} pods ready.",
@@ -80,7 +80,7 @@ def flannel_k3s_embedded(snap: Snapshot) -> list[Finding]:
     info = k3s_info(snap)
     if not info.is_k3s:
         return [finding(cid, Status.SKIP, CLUSTER, "Not a k3s cluster (no +k3s kubelet version or k3s.io/node-args).")]
-    ev = {"flannel_backend": info.flannel_backend, "server_flags": info.server_flags}
+    ev: dict[str, Any] = {"flannel_backend": info.flannel_backend, "server_flags": info.server_flags}
     if info.server_args_seen:
         if info.embedded_flannel_disabled:
             return [finding(cid, Status.PASS, CLUSTER, "k3s servers run with --flannel-backend none; the embedded flannel is off.", **ev)]
@@ -89,7 +89,7 @@ def flannel_k3s_embedded(snap: Snapshot) -> list[Finding]:
                         "its config lives in /var/lib/rancher/k3s/agent/etc/cni/net.d and is rewritten on every start.",
                         REINSTALL_K3S, **ev)]
     embedded = any(
-        k8s.annotations(n).get("flannel.alpha.coreos.com/kube-subnet-manager") == "true" for n in snap.kind("Node")
+        k8s.annotations_of(n).get("flannel.alpha.coreos.com/kube-subnet-manager") == "true" for n in snap.kind("Node")
     ) and flannel_daemonset(snap) is None
     if embedded:
         return [finding(cid, Status.FAIL, CLUSTER,
@@ -115,7 +115,7 @@ def flannel_conf_surfaced(snap: Snapshot) -> list[Finding]:
         names = cni_conf_files(facts, dirs.conf_dir)
         flannel = [n for n in names if _is_flannel_file(facts, f"{dirs.conf_dir}/{n}", n)]
         subject = f"node/{name}"
-        ev = {"conf_dir": dirs.conf_dir, "conf_dir_source": dirs.source, "files": names}
+        ev: dict[str, Any] = {"conf_dir": dirs.conf_dir, "conf_dir_source": dirs.source, "files": names}
         if not flannel:
             return finding(cid, Status.FAIL, subject,
                            f"Node {name} has no flannel CNI config in {dirs.conf_dir} (files: {', '.join(names) or 'none'}).",
@@ -210,7 +210,7 @@ def flannel_network_contains_pod_cidrs(snap: Snapshot) -> list[Finding]:
     out = []
     for node in snap.kind("Node"):
         name, cidrs = k8s.name(node), k8s.pod_cidrs(node)
-        ev = {"network": str(net.value), "network_source": net.source, "pod_cidrs": cidrs}
+        ev: dict[str, Any] = {"network": str(net.value), "network_source": net.source, "pod_cidrs": cidrs}
         if not cidrs:
             out.append(finding(cid, Status.FAIL, f"node/{name}", f"Node {name} has no podCIDR; flanneld fails with "
                                f"`node \"{name}\" pod cidr not assigned`.",
@@ -223,8 +223,8 @@ def flannel_network_contains_pod_cidrs(snap: Snapshot) -> list[Finding]:
                                f"Node {name}'s podCIDR {outside[0]} lies outside flannel Network {net.value}: flanneld exits with "
                                f"`subnet \"{net.value}\" specified in the flannel net config doesn't contain \"{outside[0]}\" "
                                f"PodCIDR of the \"{name}\" node`.",
-                               f"Set net-conf.json Network to a prefix that contains every podCIDR (the cluster CIDR), e.g. "
-                               f"via `kubectl -n kube-flannel edit configmap kube-flannel-cfg`, then restart flannel.", **ev))
+                               "Set net-conf.json Network to a prefix that contains every podCIDR (the cluster CIDR), e.g. "
+                               "via `kubectl -n kube-flannel edit configmap kube-flannel-cfg`, then restart flannel.", **ev))
         else:
             out.append(finding(cid, Status.PASS, f"node/{name}",
                                f"Node {name}'s podCIDR {', '.join(cidrs)} lies inside flannel Network {net.value}.", **ev))

@@ -18,7 +18,7 @@ MANIFEST = "https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4
 INSTALL_MULTUS = (
     f"Install Multus thin v4.2.3: `curl -sL {MANIFEST} | sed 's+multus-cni:snapshot+multus-cni:v4.2.3+' | kubectl apply -f -` "
     "(on k3s with its embedded flannel also change the cni/cnibin hostPaths to /var/lib/rancher/k3s/agent/etc/cni/net.d "
-    "and /var/lib/rancher/k3s/data/cni), or run `multus-check --fix`."
+    "and /var/lib/rancher/k3s/data/cni)."
 )
 UPGRADE = ("Upgrade Multus thin to v4.1.0 or later (e.g. image ghcr.io/k8snetworkplumbingwg/multus-cni:v4.2.3) and add "
            "--cleanup-config-on-exit=true: `kubectl -n kube-system set image ds/kube-multus-ds "
@@ -38,7 +38,7 @@ def multus_installed(snap: Snapshot) -> list[Finding]:
                         "a name containing multus).", INSTALL_MULTUS, observed="no Multus DaemonSet")]
     subject = f"daemonset/{k8s.ref(dep.daemonset)}"
     ready, desired = daemonset_ready(dep.daemonset)
-    ev = {"image": dep.image, "version": dep.version_text, "mode": dep.mode, "ready": ready, "desired": desired,
+    ev: dict[str, Any] = {"image": dep.image, "version": dep.version_text, "mode": dep.mode, "ready": ready, "desired": desired,
           "nodes": len(snap.kind("Node"))}
     problems = _deployment_problems(snap, dep)
     if desired == 0 or ready < desired:
@@ -98,7 +98,8 @@ def multus_conf_first(snap: Snapshot) -> list[Finding]:
 
     def judge(name: str, facts: NodeFacts, _node: dict[str, Any] | None) -> Finding:
         conf_dir, names, active = _active_multus(facts, snap)
-        subject, ev = f"node/{name}", {"conf_dir": conf_dir, "files": names}
+        subject = f"node/{name}"
+        ev: dict[str, Any] = {"conf_dir": conf_dir, "files": names}
         if active is None:
             elsewhere = [p for p in ("/etc/cni/net.d", k3s.CONF_DIR) if p != conf_dir
                          and facts.has_listing(p) and multus_files([e.name for e in facts.listing(p) or []])]
@@ -187,7 +188,7 @@ def multus_kubeconfig(snap: Snapshot) -> list[Finding]:
             return finding(cid, Status.FAIL, subject, f"Node {name}'s Multus config names no kubeconfig, so Multus cannot "
                            "read NADs or pod annotations.", "Restart Multus so it regenerates its config.")
         exists = file_exists(facts, conf.kubeconfig)
-        ev = {"kubeconfig": conf.kubeconfig}
+        ev: dict[str, Any] = {"kubeconfig": conf.kubeconfig}
         if exists is None:
             return finding(cid, Status.ERROR, subject, f"Could not evaluate node {name}: the directory of {conf.kubeconfig} "
                            "was not listed.", "Collect node facts again.", **ev)

@@ -25,7 +25,8 @@ EXAMPLE_NAD = ('apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinitio
 def nad_crd(snap: Snapshot) -> list[Finding]:
     """Without network-attachment-definitions.k8s.cni.cncf.io no NAD can exist."""
     cid = "nad.crd"
-    crd = snap.get("CustomResourceDefinition", None, k8s.NAD_CRD_NAME)
+    crd_section = snap.resource_section("customresourcedefinitions")
+    crd = snap.get("CustomResourceDefinition", None, k8s.NAD_CRD_NAME) if crd_section.state.readable else None
     nad_section = snap.resource_section("network-attachment-definitions")
     if crd is not None:
         return [finding(cid, Status.PASS, f"crd/{k8s.NAD_CRD_NAME}", "The NetworkAttachmentDefinition CRD is installed.")]
@@ -35,7 +36,6 @@ def nad_crd(snap: Snapshot) -> list[Finding]:
                         f"Install it with Multus: `kubectl apply -f {CRD_MANIFEST}` (it carries the CRD).")]
     if nad_section.state is SectionState.OK:
         return [finding(cid, Status.PASS, CLUSTER, "The NetworkAttachmentDefinition API answered, so its CRD is installed.")]
-    crd_section = snap.resource_section("customresourcedefinitions")
     if crd_section.state is SectionState.OK:
         return [finding(cid, Status.FAIL, CLUSTER, f"The CRD {k8s.NAD_CRD_NAME} is not among the cluster's CRDs.",
                         f"`kubectl apply -f {CRD_MANIFEST}`.")]
@@ -80,7 +80,7 @@ def nad_config_valid(snap: Snapshot) -> list[Finding]:
     for nad in items:
         problems = _config_problems(nad)
         subject = f"nad/{nad.ref}"
-        ev = {"config": k8s.spec(nad.obj).get("config")}
+        ev: dict[str, Any] = {"config": k8s.spec(nad.obj).get("config")}
         if not problems:
             types = ", ".join(p.get("type", "?") for p in plugins_of(nad.config or {}))
             out.append(finding(cid, Status.PASS, subject, f"NAD {nad.ref} has a valid config ({types}).", **ev))
@@ -123,7 +123,7 @@ def _judge_master(cid: str, name: str, facts: NodeFacts, nad: Nad, master: str |
         if master is None:
             return finding(cid, Status.FAIL, subject, f"Node {name}: NAD {nad.ref} omits master and the node has no default "
                            "route (`no default route interface found`).", "Set \"master\" in the NAD to the LAN NIC.")
-    ev = {"master": master, "interfaces": sorted(links)}
+    ev: dict[str, Any] = {"master": master, "interfaces": sorted(links)}
     link = links.get(master)
     fix = ("Use one NAD per NIC name with a nodeSelector on the workloads, rename the NICs with a systemd .link file, or "
            "omit master so macvlan takes each node's default-route interface.")

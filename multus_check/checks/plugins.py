@@ -68,15 +68,14 @@ def plugins_present(snap: Snapshot) -> list[Finding]:
         if not looked:
             raise NotCollected(f"none of the CNI bin dirs {search} was listed")
         missing = [t for t in needed if t not in found]
-        ev = {"search_path": search, "needed": needed, "missing": missing}
+        ev: dict[str, Any] = {"search_path": search, "needed": needed, "missing": missing}
         if missing:
             return finding(cid, Status.FAIL, f"node/{name}",
                            f"Node {name} lacks {', '.join(missing)}: pods fail with "
                            f"`failed to find plugin \"{missing[0]}\" in path [{' '.join(search)}]`.",
                            f"On node {name} install the reference plugins into {search[0]}: "
                            f"`curl -sL {PLUGINS_URL} | sudo tar -xz -C {search[0]} {' '.join('./' + m for m in missing)}` "
-                           "(Debian: `apt-get install containernetworking-plugins` and symlink from /usr/lib/cni), or apply "
-                           "the DaemonSet fixtures/manifests/cni-plugins-dhcp.yaml with `multus-check --fix`.", **ev)
+                           "(Debian: `apt-get install containernetworking-plugins` and symlink the binaries from /usr/lib/cni).", **ev)
         return finding(cid, Status.PASS, f"node/{name}", f"Node {name} has {', '.join(needed)} in {' or '.join(looked)}.", **ev)
 
     return per_node(snap, cid, judge, only_pod_hosts=True)
@@ -86,7 +85,8 @@ def _dhcp_sockets(snap: Snapshot) -> list[str]:
     paths = []
     for nad in nads(snap):
         for plugin in plugins_of(nad.config or {}):
-            ipam = plugin.get("ipam") if isinstance(plugin.get("ipam"), dict) else {}
+            raw = plugin.get("ipam")
+            ipam = raw if isinstance(raw, dict) else {}
             if ipam.get("type") == "dhcp":
                 paths.append(str(ipam.get("daemonSocketPath") or DEFAULT_DHCP_SOCKET))
     return sorted(set(paths))
@@ -120,12 +120,14 @@ def dhcp_daemon(snap: Snapshot) -> list[Finding]:
     def judge(name: str, facts: NodeFacts, node: dict[str, Any] | None) -> Finding:
         subject = f"node/{name}"
         fix = ("Run `dhcp daemon` on every node: apply a DaemonSet with hostPath /run/cni and /run/netns "
-               "(mountPropagation: HostToContainer) that removes a stale socket first (`multus-check --fix` applies "
-               "fixtures/manifests/cni-plugins-dhcp.yaml), or on Debian hosts `systemctl enable --now cni-dhcp.socket`."
+               "(mountPropagation: HostToContainer) that removes a stale socket first, or on Debian hosts "
+               "`systemctl enable --now cni-dhcp.socket`."
                + _dhcp_ds_hint(snap, node))
         for path in sockets:
-            entry = facts.entry(path) if facts.has_listing(path.rsplit("/", 1)[0]) else _raise(path)
-            ev = {"socket": path, "entry": entry.to_dict() if entry else None}
+            if not facts.has_listing(path.rsplit("/", 1)[0]):
+                raise NotCollected(f"the listing of {path.rsplit('/', 1)[0]} was not collected")
+            entry = facts.entry(path)
+            ev: dict[str, Any] = {"socket": path, "entry": entry.to_dict() if entry else None}
             if entry is None:
                 return finding(cid, Status.FAIL, subject, f"Node {name} has no DHCP daemon socket {path}: pods fail with "
                                f"`error dialing DHCP daemon: dial unix {path}: connect: no such file or directory`.", fix, **ev)
@@ -145,6 +147,3 @@ def dhcp_daemon(snap: Snapshot) -> list[Finding]:
 
     return per_node(snap, cid, judge, only_pod_hosts=True)
 
-
-def _raise(path: str) -> None:
-    raise NotCollected(f"the listing of {path.rsplit('/', 1)[0]} was not collected")

@@ -17,6 +17,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("check_id", metavar="ID", help="a check id, e.g. cidr.service-routing (see --list)")
 
 
+def _fix_text(fix: str | None) -> str:
+    from multus_check.checks.base import available_fixes
+
+    if fix is None:
+        return "none (the remediation is printed as manual steps)"
+    return fix if fix in available_fixes() else f"{fix} (planned; not in this release: follow the remediation)"
+
+
 def run(args: argparse.Namespace) -> int:
     ids = [s.id for s in registry.all_checks()]
     if args.check_id not in ids:
@@ -27,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     spec = registry.get(args.check_id)
     lines = [f"{spec.id} — {spec.title}", "",
              f"  area:      {spec.area}", f"  kind:      {spec.kind}", f"  severity:  {spec.severity.value}",
-             f"  fix:       {spec.fix or 'none (remediation is printed as manual steps)'}", ""]
+             f"  fix:       {_fix_text(spec.fix)}", ""]
     lines += ["  " + line for line in spec.description.splitlines()]
     related = [k for k in CATALOG if k.check == spec.id]
     if related:

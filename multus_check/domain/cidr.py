@@ -25,7 +25,7 @@ def contains(outer: Net, inner: Net) -> bool:
 
 
 def overlaps(a: Net, b: Net) -> bool:
-    return a.version == b.version and a.overlaps(b)  # type: ignore[arg-type]
+    return a.version == b.version and a.overlaps(b)
 
 
 def supernet(nets: Iterable[Net]) -> Net:

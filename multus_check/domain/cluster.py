@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from multus_check.domain import k3s, k8s
-from multus_check.domain.cidr import Net, parse_net, try_net
+from multus_check.domain.cidr import parse_net, try_net
 from multus_check.domain.cniconf import ConfigError, parse_json_object
 from multus_check.snapshot.model import Snapshot
 
@@ -52,7 +52,7 @@ def _k3s_info(snap: Snapshot) -> K3sInfo:
     flags: dict[str, str] = {}
     seen = False
     for node in nodes:
-        raw = k8s.annotations(node).get(k3s.NODE_ARGS_ANNOTATION)
+        raw = k8s.annotations_of(node).get(k3s.NODE_ARGS_ANNOTATION)
         if raw is None:
             continue
         role, node_flags = k3s.parse_node_args(raw)
@@ -349,7 +349,7 @@ def macvlan_masters(nad: Nad) -> list[str | None]:
 
 
 def multus_pods(snap: Snapshot) -> list[dict[str, Any]]:
-    return [p for p in snap.kind("Pod") if k8s.NETWORKS_ANNOTATION in k8s.annotations(p)]
+    return [p for p in snap.kind("Pod") if k8s.NETWORKS_ANNOTATION in k8s.annotations_of(p)]
 
 
 def json_or_none(text: str) -> Any:

@@ -22,7 +22,7 @@ DEFAULT_CLUSTER_DNS = "10.43.0.10"
 def is_k3s_node(node: dict[str, Any]) -> bool:
     info = k8s.status(node).get("nodeInfo") or {}
     version = str(info.get("kubeletVersion", "")) if isinstance(info, dict) else ""
-    return "+k3s" in version or NODE_ARGS_ANNOTATION in k8s.annotations(node)
+    return "+k3s" in version or NODE_ARGS_ANNOTATION in k8s.annotations_of(node)
 
 
 def parse_node_args(raw: str) -> tuple[str, dict[str, str]]:

@@ -34,7 +34,7 @@ def labels(obj: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in lab.items()} if isinstance(lab, dict) else {}
 
 
-def annotations(obj: dict[str, Any]) -> dict[str, str]:
+def annotations_of(obj: dict[str, Any]) -> dict[str, str]:
     ann = meta(obj).get("annotations")
     return {str(k): str(v) for k, v in ann.items()} if isinstance(ann, dict) else {}
 
@@ -87,7 +87,7 @@ def can_host_pods(node: dict[str, Any]) -> bool:
 
 
 def network_status(pod: dict[str, Any]) -> list[dict[str, Any]] | None:
-    raw = annotations(pod).get(NETWORK_STATUS_ANNOTATION)
+    raw = annotations_of(pod).get(NETWORK_STATUS_ANNOTATION)
     if raw is None:
         return None
     try:

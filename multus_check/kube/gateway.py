@@ -168,9 +168,14 @@ class Gateway:
         """Send one request (with retries) and return its decoded body; raise project errors."""
         verb = verb or _VERB_BY_METHOD.get(method, method.lower())
         safe = idempotent if idempotent is not None else method in ("GET", "DELETE")
-        for attempt in retrying(self.policy):
-            with attempt:
-                return self._send_once(method, path, query, body, raw, verb, resource, namespace, safe)
+        controller = retrying(self.policy)
+        try:
+            for attempt in controller:
+                with attempt:
+                    return self._send_once(method, path, query, body, raw, verb, resource, namespace, safe)
+        except TransientError as exc:
+            tries = controller.statistics.get("attempt_number", 1)
+            raise Unreachable(f"{exc} (gave up after {tries} attempts)") from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     def _send_once(
@@ -194,6 +199,8 @@ class Gateway:
             if safe:
                 raise TransientError(f"connection to the API server dropped: {exc}") from exc
             raise Unreachable(f"connection to the API server dropped during {method} {path}: {exc}") from exc
+        except urllib3.exceptions.NewConnectionError as exc:  # a subclass of the timeout error: first
+            raise Unreachable(f"cannot reach the API server ({self.target.description}): {exc}") from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise Unreachable(
                 f"the API server ({self.target.description}) did not answer within {self.timeout:g}s"

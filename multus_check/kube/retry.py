@@ -59,7 +59,9 @@ class _WaitRetryAfterOrBackoff(tenacity.wait.wait_base):
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
-        self.backoff = tenacity.wait_exponential_jitter(initial=policy.first_wait, max=policy.max_wait)
+        self.backoff = tenacity.wait_exponential_jitter(
+            multiplier=policy.first_wait, max=policy.max_wait, jitter=policy.first_wait
+        )
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome

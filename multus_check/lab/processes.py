@@ -8,6 +8,7 @@ namespaces. Nothing else is ever signalled.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -95,10 +96,8 @@ def _terminate(pid: int, grace: float, running: Callable[[], bool]) -> None:
         time.sleep(0.02)
     if running():
         log.warning("pid %d ignored SIGTERM for %.0f s; sending SIGKILL", pid, grace)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     _reap({"pid": pid})
 
 
@@ -106,10 +105,8 @@ def _reap(record: dict[str, int] | None) -> None:
     """Collect the exit status if the daemon is our own child (lab run), so no zombie remains."""
     if record is None:
         return
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(record["pid"], os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def stop_all(state: LabState) -> list[str]:

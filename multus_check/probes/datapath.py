@@ -19,6 +19,7 @@ import os
 import secrets
 import socket
 import stat
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,16 +144,27 @@ def run(opts: DatapathOptions) -> DatapathObservation:
     obs.pod_netns = f"{opts.pod_netns_prefix}{os.getpid()}-{secrets.token_hex(3)}"
     att = cni.Attachment(f"multus-check-{secrets.token_hex(6)}", netns.netns_path(obs.pod_netns), opts.ifname,
                          opts.cni_path, opts.node_netns)
+    # scapy takes ~1 s to import: do it while ADD waits for the lease (joined before the fork)
+    importer = threading.Thread(target=_import_probe, name="import-scapy", daemon=True)
+    if opts.probes:
+        importer.start()
     try:
         netns.create(obs.pod_netns)
-        _attach_and_probe(obs, att)
+        _attach_and_probe(obs, att, importer)
     finally:
         _cleanup(obs, att)
     obs.seconds["total"] = time.monotonic() - t0
     return obs
 
 
-def _attach_and_probe(obs: DatapathObservation, att: cni.Attachment) -> None:
+def _import_probe() -> None:
+    try:
+        from multus_check.probes import probe_script  # noqa: F401
+    except Exception:
+        log.debug("importing the probe failed", exc_info=True)
+
+
+def _attach_and_probe(obs: DatapathObservation, att: cni.Attachment, importer: threading.Thread) -> None:
     opts = obs.options
     t = time.monotonic()
     obs.add = cni.add(att, opts.conf)
@@ -163,6 +175,7 @@ def _attach_and_probe(obs: DatapathObservation, att: cni.Attachment) -> None:
     obs.pod_addresses = link.ipv4 if link else ()
     obs.pod_routes = netns.routes(obs.pod_netns)
     if opts.probes:
+        importer.join()
         t = time.monotonic()
         obs.probe, obs.probe_error = _probe(obs.pod_netns, opts)
         obs.seconds["probe"] = time.monotonic() - t
@@ -175,7 +188,7 @@ def _probe(pod_ns: str, opts: DatapathOptions) -> tuple[dict[str, Any] | None, s
     try:
         result = netns.call_in_netns(pod_ns, lambda: probe_script.run_probes(
             opts.ifname, opts.probes, opts.trials, opts.probe_timeout, opts.settle), budget)
-    except Exception as exc:  # noqa: BLE001 - any failure to probe is reported as "could not probe"
+    except Exception as exc:
         return None, str(exc)
     return result, None
 
@@ -186,14 +199,14 @@ def _cleanup(obs: DatapathObservation, att: cni.Attachment) -> None:
     if obs.add is not None:
         try:
             obs.dels = cni.delete(att, obs.options.conf, prev)
-        except Exception as exc:  # noqa: BLE001 - the namespace must still go
+        except Exception as exc:
             obs.cleanup_error = f"CNI DEL raised {type(exc).__name__}: {exc}"
     obs.seconds["del"] = time.monotonic() - t
     t = time.monotonic()
     if obs.pod_netns is not None:
         try:
             netns.remove(obs.pod_netns)
-        except Exception as exc:  # noqa: BLE001 - reported as a cleanup failure
+        except Exception as exc:
             obs.cleanup_error = f"could not delete namespace {obs.pod_netns}: {exc}"
         obs.netns_removed = not netns.exists(obs.pod_netns)
     obs.seconds["netns-remove"] = time.monotonic() - t

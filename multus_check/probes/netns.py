@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pyroute2 import IPRoute, NetNS, netns  # type: ignore[import-untyped]
+from pyroute2 import IPRoute, NetNS, netns
 
 from multus_check.errors import HostError
 
@@ -165,7 +165,7 @@ def call_in_netns(ns_name: str, fn: Callable[[], dict[str, Any]], timeout: float
         try:
             _setns(netns_path(ns_name))
             payload = json.dumps({"ok": fn()})
-        except BaseException as exc:  # noqa: BLE001 - everything must reach the parent as text
+        except BaseException as exc:
             payload, code = json.dumps({"error": f"{type(exc).__name__}: {exc}"}), 1
         with os.fdopen(write_fd, "w") as w:
             w.write(payload)

@@ -20,6 +20,7 @@ timeout" (`no-answer`). Exit status: 0 every probe was answered, 3 a probe got n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import socket
@@ -40,6 +41,7 @@ from scapy.sendrecv import AsyncSniffer, sendp
 MDNS_GROUP, MDNS_MAC, MDNS_PORT = "224.0.0.251", "01:00:5e:00:00:fb", 5353
 SSDP_GROUP, SSDP_MAC, SSDP_PORT = "239.255.255.250", "01:00:5e:7f:ff:fa", 1900
 SERVICES_QNAME = "_services._dns-sd._udp.local."
+RESEND_AFTER = 1.0  # RFC 6762 §5.2: a second query at least one second after the first
 RR_TYPES = {1: "A", 12: "PTR", 16: "TXT", 28: "AAAA", 33: "SRV", 47: "NSEC"}
 Json = dict[str, Any]
 
@@ -223,14 +225,19 @@ def _ioctl_ipv4(name: str) -> str:
 
 
 def exchange(iface: Interface, pkt: Packet, bpf: str, parse: Callable[[Packet, float], Json | None],
-             timeout: float, settle: float, label: str) -> Json:
-    """Send one frame and collect parsed answers until `settle` s after the first, or `timeout`."""
+             timeout: float, settle: float, label: str, resend_after: float | None = RESEND_AFTER) -> Json:
+    """Send a query and collect parsed answers until `settle` s after the first, or `timeout`.
+
+    Like a real mDNS querier (RFC 6762 §5.2), the query is sent once more after `resend_after`
+    seconds without an answer: a responder stays silent when it multicast the same records
+    less than 0.5 s (avahi) to 1 s (RFC) ago, e.g. while it announces its services.
+    """
     got: list[Packet] = []
     started = threading.Event()
     sniffer = AsyncSniffer(iface=iface.name, filter=bpf, store=False, prn=got.append,
                            lfilter=lambda p: IP in p and p[IP].src != iface.ip,
                            started_callback=started.set)
-    result: Json = {"query": label, "outcome": "send-error", "error": None, "listen_ms": 0.0,
+    result: Json = {"query": label, "outcome": "send-error", "error": None, "sends": 0, "listen_ms": 0.0,
                     "first_answer_ms": None, "answers": [], "ignored_before_query": 0}
     try:
         sniffer.start()
@@ -238,11 +245,15 @@ def exchange(iface: Interface, pkt: Packet, bpf: str, parse: Callable[[Packet, f
             raise OSError(f"could not start capturing on {iface.name}")
         t_send = time.time()
         sendp(pkt, iface=iface.name, verbose=False)
+        result["sends"] = 1
+        if _wait(got, t_send, parse, timeout, settle, resend_after):
+            sendp(pkt, iface=iface.name, verbose=False)
+            result["sends"] = 2
+            _wait(got, t_send, parse, timeout, settle, None)
     except OSError as exc:
         result["error"] = f"{label}: {exc.strerror or exc}"
         _stop(sniffer)
         return result
-    _wait(got, t_send, parse, timeout, settle)
     _stop(sniffer)
     result["listen_ms"] = round((time.time() - t_send) * 1000, 1)
     for p in list(got):
@@ -258,49 +269,52 @@ def exchange(iface: Interface, pkt: Packet, bpf: str, parse: Callable[[Packet, f
 
 
 def _wait(got: list[Packet], t_send: float, parse: Callable[[Packet, float], Json | None],
-          timeout: float, settle: float) -> None:
+          timeout: float, settle: float, resend_after: float | None) -> bool:
+    """Wait for answers; True when it is time to resend (no answer after `resend_after`)."""
     deadline, first = t_send + timeout, None
     while time.time() < deadline:
         if first is None and any(float(p.time) >= t_send and parse(p, t_send) for p in list(got)):
             first = time.time()
             deadline = min(deadline, first + settle)
+        if first is None and resend_after is not None and time.time() >= t_send + resend_after < deadline:
+            return True
         time.sleep(0.01)
+    return False
 
 
 def _stop(sniffer: AsyncSniffer) -> None:
     if sniffer.running:
-        try:
+        with contextlib.suppress(Exception):  # the sniffer thread may already have died; nothing to free
             sniffer.stop(join=True)
-        except Exception:  # noqa: BLE001 - the sniffer thread may already have died; nothing to free
-            pass
 
 
 # ---------------------------------------------------------------- probes
 
 
 def probe_mdns(iface: Interface, trials: int, timeout: float, settle: float, unicast_check: str) -> Json:
-    """QM query for the service types (N trials), QM for the types found, QU, and legacy unicast."""
+    """QM for the service types (N trials), QU for the types found, and a legacy-unicast query.
+
+    The QU query asks for the service types' instances, not the same question again: a
+    responder does not multicast records it multicast less than 0.5-1 s ago.
+    """
     bpf = f"udp and src port {MDNS_PORT}"
     parse = parse_mdns_answer
     runs = [exchange(iface, mdns_query(iface.mac, iface.ip, [SERVICES_QNAME]), bpf, parse, timeout, settle,
                      f"QM PTR {SERVICES_QNAME}") for _ in range(trials)]
     types, _ = service_catalog([a for r in runs for a in r["answers"]])
-    followup = None
-    if types:
-        followup = exchange(iface, mdns_query(iface.mac, iface.ip, types), bpf, parse, timeout, settle,
-                            "QM PTR " + " ".join(types))
-    qu = exchange(iface, mdns_query(iface.mac, iface.ip, [SERVICES_QNAME], unicast_response=True),
-                  bpf, parse, timeout, settle, f"QU PTR {SERVICES_QNAME}")
+    qnames = types or [SERVICES_QNAME]
+    qu = exchange(iface, mdns_query(iface.mac, iface.ip, qnames, unicast_response=True), bpf, parse, timeout, settle,
+                  "QU PTR " + " ".join(qnames))
     answered = any(r["outcome"] == "answered" for r in runs)
     legacy = None
     if unicast_check == "always" or (unicast_check == "auto" and not answered):
         port, qid = iface.own_port(), random.randint(1, 0xFFFF)
         legacy = exchange(iface, mdns_query(iface.mac, iface.ip, [SERVICES_QNAME], sport=port, qid=qid),
                           bpf, lambda p, t: parse_mdns_answer(p, t, qid), timeout, settle,
-                          f"legacy unicast PTR {SERVICES_QNAME} from port {port}")
-    everything = [a for r in [*runs, followup, qu, legacy] if r for a in r["answers"]]
+                          f"legacy unicast PTR {SERVICES_QNAME} from port {port}", resend_after=None)
+    everything = [a for r in [*runs, qu, legacy] if r for a in r["answers"]]
     types, instances = service_catalog(everything)
-    return {**summarize(runs), "exchanges": runs, "followup": followup, "qu": qu, "legacy_unicast": legacy,
+    return {**summarize(runs), "exchanges": runs, "qu": qu, "legacy_unicast": legacy,
             "service_types": types, "services": instances,
             "responders": sorted({a["from"].rsplit(":", 1)[0] for a in everything})}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[import-untyped]
+from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from multus_check.model import Status
 from multus_check.report.results import Results
@@ -36,5 +36,5 @@ def render_junit(results: Results) -> str:
         cases.append(case)
     suite = TestSuite("multus-check", cases, id=results.run_id, timestamp=results.started_at,
                       properties={"run_id": results.run_id, "source": json.dumps(results.source)})
-    text: str = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
-    return text
+    xml: str = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+    return xml

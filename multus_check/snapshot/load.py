@@ -68,8 +68,12 @@ def _exists(p: Path) -> bool:
     return os.path.lexists(p)
 
 
-def _read_bytes(root: Path, p: Path, limit: int = MAX_FILE_BYTES) -> bytes:
-    """Read a regular file that lies inside root, refusing links, specials and huge files."""
+def _read_bytes(root: Path, p: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """Read a regular file that lies inside root, refusing links, specials and huge files.
+
+    Containment holds by construction: `root` is resolved, and every path below it is reached
+    by walking without following symlinks, so only the final component needs the lstat check.
+    """
     try:
         st = os.lstat(p)
     except OSError as exc:
@@ -78,17 +82,18 @@ def _read_bytes(root: Path, p: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         raise _Unreadable("is a symlink; snapshots hold plain files and links are not followed")
     if not stat.S_ISREG(st.st_mode):
         raise _Unreadable("is not a regular file")
-    if not str(p.resolve()).startswith(str(root) + os.sep):
+    if not str(p).startswith(str(root) + os.sep):
         raise _Unreadable("lies outside the snapshot directory")
     if st.st_size > limit:
         raise _Unreadable(f"is {st.st_size} bytes, over the {limit}-byte limit")
     try:
-        return p.read_bytes()
+        with open(p, "rb") as fh:
+            return fh.read()
     except OSError as exc:
         raise _Unreadable(f"cannot read: {exc.strerror}") from exc
 
 
-def _read_text(root: Path, p: Path, limit: int = MAX_FILE_BYTES) -> str:
+def _read_text(root: Path, p: Path | str, limit: int = MAX_FILE_BYTES) -> str:
     data = _read_bytes(root, p, limit)
     if b"\x00" in data:
         raise _Unreadable("is binary data, not text")
@@ -246,20 +251,16 @@ def _parse_dirs(data: Any) -> dict[str, list[DirEntry] | None]:
 
 
 def _read_files(root: Path, files_root: Path, facts: NodeFacts) -> None:
-    for dirpath, dirnames, filenames in os.walk(files_root, followlinks=False):
-        here = Path(dirpath)
+    base = str(files_root)
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        host_dir = dirpath[len(base):] or ""
         for d in list(dirnames):
-            if (here / d).is_symlink():
+            if os.path.islink(os.path.join(dirpath, d)):
                 dirnames.remove(d)
-                facts.unreadable[_host_path(files_root, here / d)] = "is a symlink inside the snapshot; not followed"
+                facts.unreadable[f"{host_dir}/{d}"] = "is a symlink inside the snapshot; not followed"
         for fname in filenames:
-            p = here / fname
-            host = _host_path(files_root, p)
+            host = f"{host_dir}/{fname}"
             try:
-                facts.files[host] = _read_text(root, p)
+                facts.files[host] = _read_text(root, os.path.join(dirpath, fname))
             except _Unreadable as exc:
                 facts.unreadable[host] = f"{host} (in the snapshot) {exc}"
-
-
-def _host_path(files_root: Path, p: Path) -> str:
-    return "/" + p.relative_to(files_root).as_posix()

@@ -103,17 +103,20 @@ class NodeFacts:
 
     def entry(self, path: str) -> DirEntry | None:
         """The entry for a host path from its parent's listing; KeyError when not collected."""
-        p = PurePosixPath(_norm(path))
-        listing = self.listing(str(p.parent))
+        parent, _, name = _norm(path).rpartition("/")
+        listing = self.listing(parent or "/")
         if listing is None:
             return None
-        return next((e for e in listing if e.name == p.name), None)
+        return next((e for e in listing if e.name == name), None)
 
     def file(self, path: str) -> str | None:
         return self.files.get(_norm(path))
 
 
 def _norm(path: str) -> str:
+    """Absolute host path without trailing slash (fast path for already-clean paths)."""
+    if path.startswith("/") and not path.endswith("/") and "//" not in path and "/." not in path:
+        return path
     text = str(PurePosixPath("/") / path.strip())
     return text.rstrip("/") or "/"
 
@@ -133,6 +136,11 @@ class Snapshot:
     _by_kind: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
     #: derived views computed once per snapshot by the domain layer (see domain/cluster.py)
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def invalidate(self) -> None:
+        """Forget derived indexes and views after the objects or node facts were changed in place."""
+        self._by_kind = None
+        self.cache.clear()
 
     def section(self, key: str) -> Section:
         """State of a section; `cluster/<resource>` falls back to `cluster`."""
@@ -158,11 +166,20 @@ class Snapshot:
         return self._by_kind.get(kind, [])
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        if kind == "Node":
+            return self._nodes_by_name().get(name)
         for obj in self.kind(kind):
             meta = obj.get("metadata") or {}
             if meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
                 return obj
         return None
+
+    def _nodes_by_name(self) -> dict[str, dict[str, Any]]:
+        key = "_nodes_by_name"
+        if key not in self.cache:
+            self.cache[key] = {str((n.get("metadata") or {}).get("name", "")): n for n in self.kind("Node")}
+        index: dict[str, dict[str, Any]] = self.cache[key]
+        return index
 
     def node_names(self) -> list[str]:
         """Nodes known from the API, else from node facts."""

@@ -7,11 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from multus_check.kube import Gateway, load_target
 from tests.api.emulator import ClusterEmulator
 from tests.api.harness import EmulatorHarness
+from tests.api.scenario import FAST_RETRIES
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[EmulatorHarness]:
     with EmulatorHarness(ClusterEmulator(), tmp_path / "kubeconfig") as harness:
         yield harness
+
+
+@pytest.fixture
+def gateway(cluster: EmulatorHarness) -> Iterator[Gateway]:
+    gw = Gateway(load_target(str(cluster.kubeconfig)), FAST_RETRIES, timeout=5)
+    yield gw
+    gw.close()

@@ -8,6 +8,8 @@ pass only because the emulator is lax:
 - `pods/<name>/log` serves what the fake kubelet logged (kmock answers with the pod object);
 - DELETE on a collection honours its label selector, and deleting a Namespace removes its objects;
 - objects get uid, creationTimestamp and resourceVersion; a new Pod starts `Pending`;
+- Namespaces work at all: kmock 0.8 parses `/api/v1/namespaces` as a namespace prefix and fails
+  with a 500, so this class serves that resource itself (`namespaces` dict);
 - `dryRun=All` creates nothing, and a dry-run Service with an out-of-range clusterIP is refused
   with the API server's exact message (flannel-k3s.md §5);
 - RBAC: `deny()` rules answer 403 with the real message format, and SelfSubjectAccessReview
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -35,7 +38,6 @@ from tests.api.selectors import field_matcher, label_matcher
 
 CORE_RESOURCES = {
     "v1/nodes": ResourceInfo(kind="Node", namespaced=False),
-    "v1/namespaces": ResourceInfo(kind="Namespace", namespaced=False),
     "v1/pods": ResourceInfo(kind="Pod", namespaced=True, subresources={"log", "status"}),
     "v1/configmaps": ResourceInfo(kind="ConfigMap", namespaced=True),
     "v1/services": ResourceInfo(kind="Service", namespaced=True),
@@ -46,6 +48,7 @@ CORE_RESOURCES = {
 }
 NAD_RESOURCE = "k8s.cni.cncf.io/v1/network-attachment-definitions"
 SERVICECIDR_RESOURCE = "networking.k8s.io/v1/servicecidrs"
+_NAMESPACE_PATH = re.compile(r"^/api/v1/namespaces(?:/([^/]+))?/?$")
 
 
 @dataclass
@@ -64,6 +67,7 @@ class ClusterEmulator(KubernetesEmulator):
     faults: list[Fault] = attrs.field(factory=list)
     logs: dict[tuple[str, str], str] = attrs.field(factory=dict)
     calls: list[tuple[str, str, str]] = attrs.field(factory=list)  # (method, path, query)
+    namespaces: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     _rv: Any = attrs.field(factory=lambda: itertools.count(1000))
 
     def __attrs_post_init__(self) -> None:
@@ -114,6 +118,45 @@ class ClusterEmulator(KubernetesEmulator):
 
     # -- request handling ------------------------------------------------------------------------
 
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        m = _NAMESPACE_PATH.match(raw_request.path)
+        if m is None:
+            return await super().__call__(raw_request)
+        body = await raw_request.read()
+        self.calls.append((raw_request.method, raw_request.path, raw_request.query_string))
+        return self._serve_namespaces(raw_request.method, m.group(1), dict(raw_request.query), body)
+
+    def _serve_namespaces(self, method: str, name: str | None, query: dict[str, str], body: bytes) -> aiohttp.web.StreamResponse:
+        verb = {"GET": "get" if name else "list", "POST": "create", "DELETE": "delete"}.get(method, method.lower())
+        if self._is_denied(verb, "namespaces", "", None):
+            return self._forbidden(verb, "namespaces", "", None)
+        if method == "GET" and name is None:
+            match = label_matcher(query.get("labelSelector"))
+            items = [ns for ns in self.namespaces.values() if match(ns)]
+            return aiohttp.web.json_response({"kind": "NamespaceList", "apiVersion": "v1", "items": items})
+        if method == "GET" and name:
+            if name not in self.namespaces:
+                return _status(404, "NotFound", f'namespaces "{name}" not found')
+            return aiohttp.web.json_response(self.namespaces[name])
+        if method == "POST":
+            obj = json.loads(body or b"{}")
+            new = obj.get("metadata", {}).get("name", "")
+            if new in self.namespaces:
+                return _status(409, "AlreadyExists", f'namespaces "{new}" already exists')
+            self._stamp(obj.setdefault("metadata", {}))
+            obj["status"] = {"phase": "Active"}
+            self.namespaces[new] = obj
+            return aiohttp.web.json_response(obj, status=201)
+        if method == "DELETE" and name:
+            if name not in self.namespaces:
+                return _status(404, "NotFound", f'namespaces "{name}" not found')
+            gone = self.namespaces.pop(name)
+            for (_res, ns, _name), obj in list(self.objects.items()):
+                if ns == name and not obj.deleted:
+                    obj.delete()
+            return aiohttp.web.json_response(gone)
+        return _status(405, "MethodNotAllowed", f"{method} is not supported on namespaces here")
+
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         self.calls.append((request.method.value, request.url.path, request.url.query_string))
         fault = self._take_fault(request)
@@ -126,7 +169,7 @@ class ClusterEmulator(KubernetesEmulator):
             special = await self._special(request)
             if special is not None:
                 return special
-            if request.action is not None and request.action.value == "create" and isinstance(request.data, dict):
+            if request.action is not None and request.action.value == "CREATE" and isinstance(request.data, dict):
                 self._stamp(request.data.setdefault("metadata", {}), request.namespace)
                 if request.resource.plural == "pods":
                     request.data.setdefault("status", {"phase": "Pending"})
@@ -143,10 +186,6 @@ class ClusterEmulator(KubernetesEmulator):
             return self._dry_run(request)
         if method == "DELETE" and request.name is None:
             return self._delete_collection(request)
-        if method == "DELETE" and plural == "namespaces" and request.name:
-            for (res, ns, name), obj in list(self.objects.items()):
-                if ns == request.name and not obj.deleted:
-                    obj.delete()
         return None
 
     async def _serve_list(self, request: rendering.Request) -> rendering.Payload:

@@ -1,0 +1,100 @@
+"""Entry point of the collector pod: gather this node's facts and print them to the log.
+
+Shipped to the pod in a ConfigMap together with `multus_check.collect.host` (see bundle.py),
+and run by a plain python3 with `-S -E`: standard library only, no site-packages. It never
+writes to the host (every host mount is read-only) and never prints a credential: files that
+carry one are replaced by the redaction marker before anything is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from typing import Any
+
+BEGIN = "----- multus-check node facts v1 -----"
+END = "----- end of multus-check node facts -----"
+#: An empty mounted directory this young was made by the runtime for the hostPath mount
+#: (DirectoryOrCreate), not found on the host: report it as absent.
+CREATED_BY_MOUNT_WINDOW = 300.0
+_FALLBACK_MARKER = "# multus-check: REDACTED (file present on the host; credentials never leave the node)\n"
+_SECRET_TEXT = re.compile(
+    r"""["']?\b(token|password|passwd|secret|client-key-data|client-certificate-data)["']?\s*[:=]"""
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    re.IGNORECASE,
+)
+
+
+def _marker() -> str:
+    try:
+        from multus_check.snapshot.model import REDACTED_MARKER
+    except ImportError:
+        return _FALLBACK_MARKER
+    return str(REDACTED_MARKER)
+
+
+def redact(doc: dict[str, Any]) -> list[str]:
+    """Replace every credential-bearing file by the marker; returns the paths redacted."""
+    marker, done = _marker(), []
+    for path, text in list(doc["files"].items()):
+        if text == marker:
+            continue
+        if "/multus.d/" in path or path.endswith(".kubeconfig") or _SECRET_TEXT.search(text or ""):
+            doc["files"][path] = marker
+            done.append(path)
+    return done
+
+
+def unmask_created_mounts(doc: dict[str, Any], root: str, mounts: list[str], now: float) -> list[str]:
+    """Report mounted directories that did not exist on the host (made by the mount) as absent."""
+    absent = []
+    for path in mounts:
+        listing = doc["dirs"].get(path)
+        if listing != []:
+            continue
+        try:
+            st = os.stat(os.path.join(root, path.lstrip("/")))
+        except OSError:
+            continue
+        if now - st.st_mtime <= CREATED_BY_MOUNT_WINDOW:
+            doc["dirs"][path] = None
+            absent.append(path)
+    return absent
+
+
+def _emit(doc: dict[str, Any]) -> None:
+    sys.stdout.write(BEGIN + "\n" + json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n" + END + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="multus-check-collector")
+    p.add_argument("--node", required=True)
+    p.add_argument("--root", default="/")
+    p.add_argument("--mount", action="append", default=[], help="a host path mounted under --root")
+    args = p.parse_args(argv)
+    started = time.time()
+    try:
+        from multus_check.collect.host import collect_host_facts, facts_to_dict
+
+        doc = facts_to_dict(collect_host_facts(args.node, root=args.root))
+    except Exception as exc:  # reported to the tool through the log, never swallowed
+        _emit({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:]})
+        return 1
+    doc["collector"] = {
+        "redacted": redact(doc),
+        "created_by_mount": unmask_created_mounts(doc, args.root, args.mount, time.time()),
+        "seconds": round(time.time() - started, 3),
+        "python": sys.version.split()[0],
+    }
+    _emit(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""One live collection: from a kubeconfig to a Snapshot, leaving nothing behind.
+
+Order: load credentials; ask the server its version (unreachable or rejected stops here);
+check permissions; read the API objects; then, unless --no-node-facts, create the run's
+namespace and ConfigMap, run the collector pods, and clean up in `finally` (also on Ctrl-C
+and SIGTERM); last, work out the Service CIDR and record how.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from multus_check.collect.live.api import ApiReadout, read_api_objects
+from multus_check.collect.live.bundle import BundleError, build_bundle
+from multus_check.collect.live.lifecycle import Run, finish, sigterm_as_exception
+from multus_check.collect.live.nodefacts import NodeFactsCollector
+from multus_check.collect.live.options import LiveOptions
+from multus_check.collect.live.preflight import preflight
+from multus_check.collect.live.progress import Progress
+from multus_check.collect.live.servicecidr import discover_service_cidr
+from multus_check.kube import Gateway, RetryPolicy, load_target
+from multus_check.snapshot.model import FORMAT, Section, SectionState, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+def collect_cluster(args: argparse.Namespace) -> Snapshot:
+    """Collect the cluster of the chosen kubeconfig context into a Snapshot."""
+    return collect(LiveOptions.from_args(args))
+
+
+def collect(
+    opts: LiveOptions,
+    progress: Progress | None = None,
+    policy: RetryPolicy | None = None,
+    poll_interval: float = 0.25,
+    gateway: Gateway | None = None,
+) -> Snapshot:
+    progress = progress or Progress(enabled=opts.progress is not False)
+    gw = gateway or Gateway(load_target(opts.kubeconfig, opts.context), policy, pool_size=min(opts.concurrency, 32))
+    progress.step(f"connecting to {gw.target.description}")
+    version = gw.server_version()
+    checked = preflight(gw, opts.node_facts, opts.namespace)
+    progress.step("reading API objects")
+    readout = read_api_objects(gw)
+    snap = _snapshot(gw, version, readout)
+    run: Run | None = None
+    if opts.node_facts:
+        run = Run(gw, opts.namespace)
+        with sigterm_as_exception():
+            try:
+                _node_facts(gw, opts, run, checked.namespace_exists, readout, snap, progress, poll_interval)
+                _service_cidr(gw, readout, snap, opts.namespace)
+            finally:
+                finish(run, opts.keep, lambda text: progress.done(text))
+    else:
+        for name in _node_names(readout):
+            snap.sections[f"node/{name}"] = Section(SectionState.NOT_COLLECTED, "--no-node-facts: no collector pods were created")
+        _service_cidr(gw, readout, snap, None)
+    snap.source["api_requests"] = gw.request_count
+    if run is not None:
+        snap.source["run_id"] = run.run_id
+    progress.done()
+    return snap
+
+
+def _snapshot(gw: Gateway, version: dict[str, Any], readout: ApiReadout) -> Snapshot:
+    snap = Snapshot(format=FORMAT, collected_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    snap.source = {
+        "kind": "live",
+        "description": f"live cluster, {gw.target.description}",
+        "context": gw.target.context,
+        "server": gw.target.configuration.host,
+        "server_version": version.get("gitVersion", ""),
+    }
+    snap.sections["cluster"] = Section(SectionState.OK)
+    snap.sections.update(readout.sections)
+    for objects in readout.objects.values():
+        snap.objects.extend(objects)
+    return snap
+
+
+def _node_names(readout: ApiReadout) -> list[str]:
+    return [str(n["metadata"]["name"]) for n in readout.objects.get("nodes", [])]
+
+
+def _node_facts(
+    gw: Gateway, opts: LiveOptions, run: Run, namespace_exists: bool | None, readout: ApiReadout,
+    snap: Snapshot, progress: Progress, poll_interval: float,
+) -> None:
+    nodes = readout.objects.get("nodes", [])
+    nodes_section = readout.sections.get("cluster/nodes")
+    if nodes_section is not None and nodes_section.state is not SectionState.OK:
+        snap.problems.append(f"node facts not collected: the node list could not be read ({nodes_section.detail})")
+        return
+    try:
+        bundle = build_bundle()
+    except BundleError as exc:
+        for name in _node_names(readout):
+            snap.sections[f"node/{name}"] = Section(SectionState.FAILED, str(exc))
+        return
+    progress.step(f"starting collector pods on {len(nodes)} nodes (image {opts.collector_image})")
+    run.setup(bundle, namespace_exists)
+    collector = NodeFactsCollector(
+        gw, run, bundle, opts.collector_image, opts.timeout, opts.concurrency,
+        on_progress=progress.nodes, poll_interval=poll_interval,
+    )
+    for name, outcome in collector.collect(nodes).items():
+        snap.sections[f"node/{name}"] = outcome.section
+        if outcome.facts is not None:
+            snap.nodes[name] = outcome.facts
+
+
+def _service_cidr(gw: Gateway, readout: ApiReadout, snap: Snapshot, probe_namespace: str | None) -> None:
+    snap.facts["serviceCIDR"] = discover_service_cidr(
+        gw, readout.objects, readout.control_plane_pods, probe_namespace or "default", readout.servicecidr_version
+    )

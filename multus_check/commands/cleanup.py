@@ -1,0 +1,42 @@
+"""`multus-check cleanup`: remove what any earlier run left in the cluster.
+
+Finds objects by the label every run sets (`app.kubernetes.io/managed-by=multus-check`):
+namespaces the runs created are deleted whole; labelled pods and ConfigMaps in other
+namespaces are deleted by label. Safe to run any time; it never touches unlabelled objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from multus_check.collect.live.lifecycle import cleanup_leftovers
+from multus_check.errors import MultusCheckError
+from multus_check.kube import Gateway, load_target
+from multus_check.report.results import EXIT_OK, EXIT_USAGE
+
+HELP = "remove the pods, ConfigMaps and namespaces left by earlier multus-check runs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+    parser.add_argument("--context", metavar="NAME", help="kubeconfig context to use (default: the current context)")
+    parser.add_argument("--namespace", metavar="NS", help="only this namespace (default: every namespace)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-vv adds debug logs")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        gw = Gateway(load_target(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
+        report = cleanup_leftovers(gw, getattr(args, "namespace", None))
+    except MultusCheckError as exc:
+        print(f"multus-check: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if report.empty:
+        print("multus-check cleanup: nothing left by earlier runs")
+        return EXIT_OK
+    for ns in report.namespaces:
+        print(f"deleted namespace {ns}")
+    for ns, count in sorted(report.objects.items()):
+        print(f"deleted {count} labelled pods/ConfigMaps in namespace {ns}")
+    return EXIT_OK

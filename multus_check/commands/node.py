@@ -1,0 +1,158 @@
+"""`multus-check node`: judge this host as a Multus node, then probe its data path for real.
+
+Run as root on a node. It collects this host's node facts, runs the node-scoped static
+checks on them, then exercises the path a pod's net1 takes with the node's own CNI plugins
+and the NAD's config (multus_check.probes.datapath), and reports one finding per layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from multus_check.errors import UsageError
+from multus_check.model import Finding, Severity, Status
+from multus_check.snapshot.model import NodeFacts, Section, SectionState, Snapshot
+
+HELP = "probe this node's data path: CNI ADD with the NAD's config, DHCP lease, routes, mDNS, SSDP, DEL (root)"
+log = logging.getLogger(__name__)
+NODE_STATIC_CHECKS = ("plugins.present", "dhcp.daemon", "nad.master", "nad.config-valid", "multus.conf-first",
+                      "multus.nested-delegates", "multus.kubeconfig", "flannel.conf-surfaced")
+DEFAULT_BIN_DIRS = ("/opt/cni/bin", "/var/lib/rancher/k3s/data/cni")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from multus_check.cli import add_analysis_arguments
+
+    add_analysis_arguments(parser)
+    add_node_arguments(parser)
+
+
+def add_node_arguments(parser: argparse.ArgumentParser, lab: bool = False) -> None:
+    g = parser.add_argument_group("data path")
+    if not lab:
+        g.add_argument("--node", default=socket.gethostname(), help="node name to report (default: hostname)")
+        g.add_argument("--nad-config", metavar="FILE",
+                       help="the NAD's spec.config as a file (`kubectl get net-attach-def NAME -o "
+                            "jsonpath='{.spec.config}' > nad.json`)")
+        g.add_argument("--nad", metavar="NAME", help="read the NAD from the cluster (not available yet: use --nad-config)")
+        g.add_argument("--cni-bin-dir", action="append", default=[], metavar="DIR",
+                       help="CNI_PATH dir, repeatable (default: those of /opt/cni/bin and "
+                            "/var/lib/rancher/k3s/data/cni that exist)")
+        g.add_argument("--lan-subnet", metavar="CIDR", help="the LAN subnet leases must lie in (default: the master's)")
+        g.add_argument("--node-netns", metavar="NAME", help=argparse.SUPPRESS)  # the lab's node namespace
+        g.add_argument("--pod-netns-prefix", default="mc-probe-", help=argparse.SUPPRESS)
+        g.add_argument("--no-static", action="store_true", help="skip the static node checks")
+        g.add_argument("--save-snapshot", metavar="DIR", help="also write the collected node facts as a snapshot")
+    g.add_argument("--ifname", default="net1", help="interface name inside the throwaway pod namespace")
+    g.add_argument("--trials", type=int, default=1, help="mDNS/SSDP queries per probe; loss is reported")
+    g.add_argument("--probe-timeout", type=float, default=2.0, help="seconds to wait for a first answer")
+    g.add_argument("--no-probe", action="store_true", help="attach and check the lease only; no mDNS/SSDP")
+
+
+def run(args: argparse.Namespace) -> int:
+    from multus_check.cli import emit
+
+    if args.snapshot:
+        raise UsageError("`multus-check node` judges this host; --snapshot is for the cluster analysis")
+    if args.nad and not args.nad_config:
+        raise UsageError("--nad NAME needs cluster access, which `node` does not have yet; pass the NAD's config "
+                         "with --nad-config FILE (kubectl get net-attach-def NAME -o jsonpath='{.spec.config}')")
+    if args.trials < 1:
+        raise UsageError("--trials must be at least 1")
+    if os.geteuid() != 0:
+        raise UsageError("`multus-check node` must run as root (it creates a network namespace and runs CNI plugins)")
+    results = node_results(args)
+    return emit(results, args, Severity(args.fail_on))
+
+
+def node_results(args: argparse.Namespace, notes: list[str] | None = None) -> Any:
+    """Static checks on this host's facts plus the data-path findings, as a Results document."""
+    from multus_check.checks import registry
+    from multus_check.probes import checks as datapath_checks
+    from multus_check.report.results import Results
+
+    conf_text = _read_conf(args.nad_config) if args.nad_config else None
+    findings: list[Finding] = []
+    if not args.no_static:
+        findings += _static(args, conf_text)
+    findings += _datapath(args, conf_text)
+    findings = [f for f in findings if _selected(f.check, args)]
+    titles = {s.id: s.title for s in registry.all_checks() if s.kind == "node" or s.id in NODE_STATIC_CHECKS}
+    titles = {k: v for k, v in titles.items() if _selected(k, args) and (k in datapath_checks.LAYERS
+                                                                          or k == datapath_checks.CLEANUP
+                                                                          or not args.no_static)}
+    source = {"kind": "node", "node": args.node, "nad_config": args.nad_config, "node_netns": args.node_netns,
+              "description": f"node {args.node}" + (f" with {args.nad_config}" if args.nad_config else "")}
+    return Results.build(findings, source=source, checks=titles, notes=list(notes or []))
+
+
+def _selected(check_id: str, args: argparse.Namespace) -> bool:
+    from multus_check.checks.registry import matches
+
+    return (not args.check or matches(check_id, args.check)) and not matches(check_id, args.skip)
+
+
+def _read_conf(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read --nad-config {path}: {exc.strerror}") from exc
+
+
+def _static(args: argparse.Namespace, conf_text: str | None) -> list[Finding]:
+    from multus_check.collect.host import collect_host_facts
+    from multus_check.engine import run_checks
+
+    facts = collect_host_facts(args.node, netns=args.node_netns)
+    snap = host_snapshot(facts, conf_text)
+    if args.save_snapshot:
+        from multus_check.snapshot import write_snapshot
+
+        write_snapshot(snap, args.save_snapshot)
+    return run_checks(snap, include=NODE_STATIC_CHECKS)
+
+
+def host_snapshot(facts: NodeFacts, conf_text: str | None) -> Snapshot:
+    """A snapshot of this one host; the NAD from --nad-config stands in for the cluster's NADs."""
+    here = "this host only (multus-check node)"
+    snap = Snapshot(source={"kind": "node", "node": facts.name}, nodes={facts.name: facts})
+    snap.sections[f"node/{facts.name}"] = Section(SectionState.OK)
+    snap.sections["cluster/nodes"] = Section(SectionState.OK, here)
+    if conf_text is not None:
+        snap.sections["cluster/network-attachment-definitions"] = Section(SectionState.OK, "from --nad-config")
+        snap.objects.append({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+                             "metadata": {"name": "nad-config", "namespace": "local"}, "spec": {"config": conf_text}})
+    return snap
+
+
+def cni_path(args: argparse.Namespace) -> list[str]:
+    dirs = list(args.cni_bin_dir) or [d for d in DEFAULT_BIN_DIRS if os.path.isdir(d)]
+    if not dirs:
+        raise UsageError(f"none of {', '.join(DEFAULT_BIN_DIRS)} exists; pass --cni-bin-dir DIR")
+    return dirs
+
+
+def _datapath(args: argparse.Namespace, conf_text: str | None) -> list[Finding]:
+    from multus_check.probes import checks as c
+    from multus_check.probes import cni, datapath, judge
+
+    if conf_text is None:
+        return [Finding(cid, Status.SKIP, Severity.INFO, f"node/{args.node}",
+                        "The data path was not probed: pass --nad-config FILE with the NAD's spec.config.")
+                for cid in (*c.LAYERS, c.CLEANUP)]
+    try:
+        conf = cni.parse_netconf(conf_text, args.nad_config)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    opts = datapath.DatapathOptions(
+        conf=conf, cni_path=cni_path(args), node=args.node, node_netns=args.node_netns,
+        pod_netns_prefix=args.pod_netns_prefix, ifname=args.ifname, lan_subnet=args.lan_subnet,
+        trials=args.trials, probe_timeout=args.probe_timeout, probes=() if args.no_probe else ("mdns", "ssdp"))
+    obs = datapath.run(opts)
+    log.info("data path phases (s): %s", {k: round(v, 3) for k, v in obs.seconds.items()})
+    return judge.judge(obs)

@@ -1,0 +1,28 @@
+"""Shared helpers for the project's own tests."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from multus_check.snapshot import Snapshot, load_snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOTS = ROOT / "fixtures" / "snapshots"
+_CACHE: dict[str, Snapshot] = {}
+
+
+def fixture_snapshot(name: str) -> Snapshot:
+    """A fresh copy of an example snapshot (loading is cached, copies are independent)."""
+    if name not in _CACHE:
+        _CACHE[name] = load_snapshot(SNAPSHOTS / name)
+    snap = copy.deepcopy(_CACHE[name])
+    snap.invalidate()
+    return snap
+
+
+@pytest.fixture
+def healthy() -> Snapshot:
+    return fixture_snapshot("healthy-k3s")

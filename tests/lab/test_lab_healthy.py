@@ -1,0 +1,75 @@
+"""The healthy lab: the real macvlan + dhcp plugins get a lease, mDNS and SSDP answer."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from multus_check.lab.config import SERVICES, SSDP_USN, LabState
+from multus_check.model import Status
+from multus_check.probes import checks as c
+from multus_check.probes import cni, netns, probe_script
+from multus_check.probes.judge import judge
+from tests.lab.conftest import lab_fixture, probe
+
+pytestmark = pytest.mark.lab
+healthy_lab = lab_fixture("th")
+
+
+def test_healthy_lab_gives_a_lease_in_its_subnet_and_finds_the_published_services(healthy_lab: LabState) -> None:
+    obs = probe(healthy_lab)
+    f = {x.check: x for x in judge(obs)}
+    assert obs.add is not None and obs.add.ok, obs.add
+    address = ipaddress.IPv4Interface(obs.add.result["ips"][0]["address"])  # type: ignore[index]
+    first, last = (ipaddress.IPv4Address(a) for a in healthy_lab.dhcp_range)
+    assert address.ip in healthy_lab.network and first <= address.ip <= last
+    assert {k: v.status for k, v in f.items()} == {
+        c.PLUGINS: Status.PASS, c.DHCP_DAEMON: Status.PASS, c.MASTER: Status.PASS, c.ATTACH: Status.PASS,
+        c.LEASE: Status.PASS, c.ROUTES: Status.WARN, c.MDNS: Status.PASS, c.SSDP: Status.PASS, c.CLEANUP: Status.PASS}
+    mdns = obs.probe["mdns"]  # type: ignore[index]
+    assert set(mdns["service_types"]) == {f"{t}.local." for _, t, _, _ in SERVICES}
+    found = {(i["name"], i["port"], tuple(i["txt"])) for i in mdns["services"]}
+    assert found == {(f"{n}.{t}.local.", p, (txt,)) for n, t, p, txt in SERVICES}
+    assert [d["usn"] for d in obs.probe["ssdp"]["devices"]] == [SSDP_USN]  # type: ignore[index]
+    assert f"default via {healthy_lab.router_ip}" in f[c.ROUTES].message or healthy_lab.router_ip in f[c.ROUTES].message
+
+
+def test_probe_removes_its_pod_namespace_and_releases_the_lease(healthy_lab: LabState) -> None:
+    obs = probe(healthy_lab, probes=())
+    assert obs.pod_netns is not None and not netns.exists(obs.pod_netns)
+    assert netns.listed(healthy_lab.pod_ns_prefix) == []
+    assert [d.ok for d in obs.dels] == [True]
+    assert "DHCPRELEASE" in (healthy_lab.dir / "dnsmasq.log").read_text()
+
+
+def test_lab_processes_live_only_in_the_lab_namespaces(healthy_lab: LabState) -> None:
+    inside = {pid for ns in healthy_lab.namespaces for pid in netns.pids_in(ns)}
+    recorded = {rec["pid"] for rec in healthy_lab.pids.values()}
+    assert recorded <= inside, "every daemon the lab started runs inside a lab namespace"
+
+
+def test_probe_script_runs_standalone_inside_the_pod_namespace(healthy_lab: LabState, tmp_path: Path) -> None:
+    """The in-pod probe is the same file, copied alone and run with python3 + scapy only."""
+    script = tmp_path / "probe_script.py"
+    shutil.copy(Path(probe_script.__file__), script)
+    pod = f"{healthy_lab.pod_ns_prefix}-script"
+    conf = cni.parse_netconf(healthy_lab.nad_config.read_text(), "nad.json")
+    att = cni.Attachment("script-test", netns.netns_path(pod), "net1", [str(healthy_lab.cni_bin)], healthy_lab.node_ns)
+    netns.create(pod)
+    try:
+        assert cni.add(att, conf).ok
+        out = subprocess.run(["ip", "netns", "exec", pod, sys.executable, "-I", str(script), "--iface", "net1",
+                              "--trials", "2"], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)
+    finally:
+        cni.delete(att, conf, None)
+        netns.remove(pod)
+    result = json.loads(out.stdout)
+    assert out.returncode == 0, out.stderr
+    assert result["mdns"]["trials"] == 2 and result["mdns"]["answered"] == 2 and result["mdns"]["loss"] == 0.0
+    assert result["ssdp"]["outcome"] == "answered"

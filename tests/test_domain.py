@@ -1,0 +1,119 @@
+"""Domain rules checked against the facts in ../shared/docs/reference/."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from multus_check.checks.registry import DuplicateCheckError, check
+from multus_check.domain import k3s
+from multus_check.domain.cidr import parse_net, supernet, waste
+from multus_check.domain.cniconf import parse_multus_config, plugin_types
+from multus_check.domain.known_failures import CATALOG, match
+from multus_check.model import Severity
+
+
+@pytest.mark.parametrize("parts, expected, extra", [
+    (["10.42.0.0/16", "10.43.0.0/16"], "10.42.0.0/15", 0),          # k3s defaults: aligned siblings
+    (["10.42.0.0/16", "10.96.0.0/12"], "10.0.0.0/9", 7_274_496),     # flannel-k3s.md §6 computed example
+    (["10.244.0.0/16", "10.96.0.0/12"], "10.0.0.0/8", None),
+])
+def test_supernet_and_waste_match_the_reference_examples(parts: list[str], expected: str, extra: int | None) -> None:
+    nets = [parse_net(p) for p in parts]
+    sup = supernet(nets)
+    assert str(sup) == expected
+    left = sum(n.num_addresses for n in waste(sup, nets))
+    if extra is not None:
+        assert left == extra
+
+
+def test_k3s_node_args_parse_pairs_equals_and_boolean_flags() -> None:
+    role, flags = k3s.parse_node_args(json.dumps(
+        ["server", "--flannel-backend", "none", "--disable-network-policy", "true", "--cluster-cidr=10.50.0.0/16", "--debug"]))
+    assert role == "server"
+    assert flags == {"--flannel-backend": "none", "--disable-network-policy": "true",
+                     "--cluster-cidr": "10.50.0.0/16", "--debug": "true"}
+    assert k3s.parse_node_args("not json") == ("", {})
+
+
+K3S_NESTED = {  # multus-cni.md §2.4, k3s shape after one restart of thin v4.0.2
+    "cniVersion": "1.0.0", "name": "multus-cni-network", "plugins": [{
+        "type": "multus", "capabilities": {"bandwidth": True, "portMappings": True},
+        "kubeconfig": "/etc/cni/net.d/multus.d/multus.kubeconfig",
+        "delegates": [{"cniVersion": "1.0.0", "name": "multus-cni-network", "plugins": [{
+            "capabilities": {"bandwidth": True, "portMappings": True},
+            "delegates": [{"cniVersion": "1.0.0", "name": "cbr0", "plugins": [{"type": "flannel"}]}],
+            "kubeconfig": "/etc/cni/net.d/multus.d/multus.kubeconfig", "type": "multus"}]}]}]}
+CILIUM_NESTED = {"cniVersion": "0.3.1", "name": "multus-cni-network", "type": "multus", "delegates": [
+    {"cniVersion": "0.3.1", "delegates": [{"cniVersion": "0.3.1", "name": "cilium", "type": "cilium-cni"}],
+     "kubeconfig": "/etc/cni/net.d/multus.d/multus.kubeconfig", "name": "multus-cni-network", "type": "multus"}]}
+
+
+@pytest.mark.parametrize("conf, depth", [(K3S_NESTED, 1), (CILIUM_NESTED, 1)])
+def test_nesting_is_detected_in_the_reported_shapes(conf: dict[str, object], depth: int) -> None:
+    assert parse_multus_config(json.dumps(conf), "00-multus").nesting_depth == depth
+
+
+def test_a_healthy_thick_config_is_not_nested() -> None:
+    thick = {"capabilities": {"portMappings": True}, "cniVersion": "0.3.1", "name": "multus-cni-network",
+             "clusterNetwork": "/host/etc/cni/net.d/10-flannel.conflist", "type": "multus-shim"}
+    conf = parse_multus_config(json.dumps(thick), "00-multus.conf")
+    assert conf.mode == "thick" and conf.nesting_depth == 0 and conf.cluster_network.endswith("10-flannel.conflist")
+
+
+def test_plugin_types_include_ipam_and_chained_plugins() -> None:
+    conf = {"cniVersion": "1.0.0", "plugins": [{"type": "macvlan", "ipam": {"type": "dhcp"}}, {"type": "tuning"}]}
+    assert plugin_types(conf) == ["macvlan", "dhcp", "tuning"]
+
+
+EXAMPLES = {  # exact messages from multus-cni.md §4 and netns-lab.md §4
+    "F1": 'failed to find plugin "macvlan" in path [/opt/cni/bin /opt/cni/bin]',
+    "F2": 'failed to find plugin "multus" in path [/var/lib/rancher/k3s/data/3ccf8a82/bin]',
+    "F3": "error dialing DHCP daemon: dial unix /run/cni/dhcp.sock: connect: no such file or directory",
+    "F4": "error dialing DHCP daemon: dial unix /run/cni/dhcp.sock: connect: connection refused",
+    "F8": "error calling DHCP.Allocate: no more tries",
+    "F10": ("getKubernetesDelegate: cannot find a network-attachment-definition (macvlan-conf) in namespace (default): "
+            'network-attachment-definitions.k8s.cni.cncf.io "macvlan-conf" not found'),
+    "F12": ("Multus: error getting k8s client: GetK8sClient: failed to get context for the kubeconfig "
+            "/etc/cni/net.d/multus.d/multus.kubeconfig: stat /etc/cni/net.d/multus.d/multus.kubeconfig: no such file or directory"),
+    "F13": "Multus: [default/p/u]: error waiting for pod: Unauthorized",
+    "F15": 'error adding container to network "cbr0": unsupported CNI result version "1.0.0"',
+    "F19": ('DelegateAdd: cannot set "macvlan" interface name to "net1": validateIfName: interface name net1 already exists'),
+    "F20": 'error adding container to network "macvlan-lan": Link not found',
+    "F25": "GetCNIConfig: err in getCNIConfigFromSpec: failed to unmarshal Spec.Config: invalid character",
+    "F30": "multus does not support ECMP for default-route",
+}
+
+
+@pytest.mark.parametrize("fid", sorted(EXAMPLES))
+def test_known_failure_catalog_recognises_the_real_messages(fid: str) -> None:
+    hit = match("Failed to create pod sandbox: ... failed (add): " + EXAMPLES[fid])
+    assert hit is not None and hit.id == fid
+
+
+def test_catalog_entries_point_at_registered_checks_and_are_unique() -> None:
+    from multus_check.checks import registry
+
+    ids = {s.id for s in registry.all_checks()}
+    assert all(k.check in ids for k in CATALOG)
+    assert len({k.id for k in CATALOG}) == len(CATALOG)
+
+
+def test_registry_rejects_duplicate_ids() -> None:
+    from multus_check.checks import registry
+
+    registry.all_checks()  # the built-in checks are registered first
+    with pytest.raises(DuplicateCheckError):
+        check("nad.crd", "again", Severity.LOW)(lambda snap: [])
+
+
+def test_every_check_is_documented_in_the_catalog_and_readme() -> None:
+    from multus_check.checks import registry
+    from tests.conftest import ROOT
+
+    catalog = (ROOT / "docs" / "CHECKS.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for spec in registry.all_checks():
+        if spec.kind == "static":
+            assert f"## `{spec.id}`" in catalog and f"`{spec.id}`" in readme
