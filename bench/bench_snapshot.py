@@ -6,6 +6,7 @@ repeated with distinct names, podCIDRs and addresses), then for each size prints
   load         - multus_check.snapshot.load_snapshot
   analyse      - load + every check through pytest (in-process, as the CLI does)
   cli          - the whole `multus-check --snapshot DIR --format json` process, wall time
+Also prints the start-up time of `--version` and `--help` (target < 0.3 s).
 Target (issue 2): at 1000 nodes the CLI costs at most 3x the parse floor; cost grows linearly.
 
     python bench/bench_snapshot.py [--sizes 10,100,1000,5000]
@@ -81,6 +82,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="10,100,1000,5000")
     sizes = [int(s) for s in ap.parse_args().sizes.split(",")]
     from multus_check.run import analyse
+
+    for flag in ("--version", "--help"):
+        cmd = [sys.executable, "-m", "multus_check", flag]
+        best = min(timed(lambda cmd=cmd: subprocess.run(cmd, check=True, capture_output=True)) for _ in range(5))
+        print(f"multus-check {flag}: {best:.3f} s (best of 5; target < 0.3 s)")
 
     print(f"{'nodes':>6} {'files':>7} {'floor s':>8} {'load s':>7} {'analyse s':>9} {'cli s':>7} {'cli/floor':>9} {'cli ms/node':>11}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -182,14 +182,15 @@ def emit(results: Any, args: argparse.Namespace, fail_on: Any) -> int:
     from multus_check.report import render
 
     report_dir = Path(args.report_dir or Path("reports") / results.run_id)
+    rendered = {"json": results.to_json(), "junit": render(results, "junit")}
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
-        (report_dir / "results.json").write_text(results.to_json())
-        (report_dir / "junit.xml").write_text(render(results, "junit"))
+        (report_dir / "results.json").write_text(rendered["json"])
+        (report_dir / "junit.xml").write_text(rendered["junit"])
     except OSError as exc:
         raise UsageError(f"cannot write the report directory {report_dir}: {exc.strerror}; choose one with --report-dir") from exc
-    text = render(results, args.format, verbose=args.verbose > 0,
-                  color=args.format == "table" and not args.output and sys.stdout.isatty())
+    text = rendered.get(args.format) or render(results, args.format, verbose=args.verbose > 0,
+                                               color=args.format == "table" and not args.output and sys.stdout.isatty())
     if args.output:
         try:
             Path(args.output).write_text(text)

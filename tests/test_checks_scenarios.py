@@ -127,3 +127,16 @@ def test_thin_v402_is_flagged_even_before_it_nests() -> None:
     ds["spec"]["template"]["spec"]["containers"][0]["image"] = "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.0.2"
     f = run_checks(snap, include=["multus.installed"])[0]
     assert f.status is Status.WARN and "nests its own config" in f.message
+
+
+def test_malformed_net_conf_json_fails_flannel_and_blocks_the_cidr_checks() -> None:
+    snap = fixture_snapshot("healthy-k3s")
+    cm = snap.get("ConfigMap", "kube-flannel", "kube-flannel-cfg")
+    assert cm is not None
+    cm["data"]["net-conf.json"] = '{"Network": "10.42.0.0/15", "Backend": {"Type": "vxlan"'
+    findings = {f.check: f for f in run_checks(snap, include=["flannel.network-contains-pod-cidrs", "cidr.*"])}
+    flannel = findings["flannel.network-contains-pod-cidrs"]
+    assert flannel.status is Status.FAIL and "is not valid JSON" in flannel.message
+    assert "error parsing subnet config" in flannel.message
+    assert findings["cidr.service-routing"].status is Status.ERROR
+    assert findings["cidr.supernet-safety"].status is Status.ERROR

@@ -117,3 +117,14 @@ def test_every_check_is_documented_in_the_catalog_and_readme() -> None:
     for spec in registry.all_checks():
         if spec.kind == "static":
             assert f"## `{spec.id}`" in catalog and f"`{spec.id}`" in readme
+
+
+def test_pyproject_ships_every_package_of_the_source_tree() -> None:
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "multus_check").rglob("__init__.py")
+             if "__pycache__" not in p.parts}
+    assert found | {"multus_check.suites"} == listed

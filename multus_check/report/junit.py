@@ -36,5 +36,5 @@ def render_junit(results: Results) -> str:
         cases.append(case)
     suite = TestSuite("multus-check", cases, id=results.run_id, timestamp=results.started_at,
                       properties={"run_id": results.run_id, "source": json.dumps(results.source)})
-    xml: str = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+    xml: str = to_xml_report_string([suite], prettyprint=False, encoding="utf-8")
     return xml
