@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from multus_check.errors import UsageError
@@ -66,8 +68,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--trials must be at least 1")
     if os.geteuid() != 0:
         raise UsageError("`multus-check node` must run as root (it creates a network namespace and runs CNI plugins)")
+    sigterm_as_interrupt()
     results = node_results(args)
     return emit(results, args, Severity(args.fail_on))
+
+
+def sigterm_as_interrupt() -> None:
+    """Let SIGTERM unwind like Ctrl-C, so the `finally` blocks remove what was created."""
+
+    main_pid = os.getpid()
+
+    def _raise(signum: int, _frame: FrameType | None) -> None:
+        if os.getpid() != main_pid:  # a forked helper (pyroute2, the probe): just end it
+            os._exit(128 + signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)
 
 
 def node_results(args: argparse.Namespace, notes: list[str] | None = None) -> Any:
@@ -123,7 +139,10 @@ def host_snapshot(facts: NodeFacts, conf_text: str | None) -> Snapshot:
     snap = Snapshot(source={"kind": "node", "node": facts.name}, nodes={facts.name: facts})
     snap.sections[f"node/{facts.name}"] = Section(SectionState.OK)
     snap.sections["cluster/nodes"] = Section(SectionState.OK, here)
-    if conf_text is not None:
+    if conf_text is None:
+        snap.sections["cluster/network-attachment-definitions"] = Section(
+            SectionState.NOT_COLLECTED, "pass the NAD's config with --nad-config FILE")
+    else:
         snap.sections["cluster/network-attachment-definitions"] = Section(SectionState.OK, "from --nad-config")
         snap.objects.append({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
                              "metadata": {"name": "nad-config", "namespace": "local"}, "spec": {"config": conf_text}})

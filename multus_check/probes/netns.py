@@ -41,7 +41,11 @@ def create(name: str) -> None:
     """Create a named namespace with its loopback up."""
     if exists(name):
         raise HostError(f"network namespace {name} already exists")
-    netns.create(name)
+    # iproute2 rather than pyroute2's netns.create: the latter runs in a helper process whose
+    # failures can go unreported (seen once: a namespace missing right after create returned)
+    out = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=10, check=False)
+    if out.returncode != 0 or not exists(name):
+        raise HostError(f"ip netns add {name} failed: {out.stderr.strip() or 'namespace missing afterwards'}")
     with NetNS(name) as ns:
         ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
 

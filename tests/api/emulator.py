@@ -68,6 +68,8 @@ class ClusterEmulator(KubernetesEmulator):
     logs: dict[tuple[str, str], str] = attrs.field(factory=dict)
     calls: list[tuple[str, str, str]] = attrs.field(factory=list)  # (method, path, query)
     namespaces: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: when set, only what it allows is allowed: (verb, group, resource[/sub], namespace, name) -> bool
+    authorizer: Any = None
     _rv: Any = attrs.field(factory=lambda: itertools.count(1000))
 
     def __attrs_post_init__(self) -> None:
@@ -128,7 +130,7 @@ class ClusterEmulator(KubernetesEmulator):
 
     def _serve_namespaces(self, method: str, name: str | None, query: dict[str, str], body: bytes) -> aiohttp.web.StreamResponse:
         verb = {"GET": "get" if name else "list", "POST": "create", "DELETE": "delete"}.get(method, method.lower())
-        if self._is_denied(verb, "namespaces", "", None):
+        if self._is_denied(verb, "namespaces", "", None, name):
             return self._forbidden(verb, "namespaces", "", None)
         if method == "GET" and name is None:
             match = label_matcher(query.get("labelSelector"))
@@ -163,7 +165,7 @@ class ClusterEmulator(KubernetesEmulator):
         if fault is not None:
             return fault
         verb, res_name, group = self._rbac_attributes(request)
-        if res_name and self._is_denied(verb, res_name, group, request.namespace):
+        if res_name and self._is_denied(verb, res_name, group, request.namespace, request.name):
             return self._forbidden(verb, res_name, group, request.namespace)
         if request.resource is not None:
             special = await self._special(request)
@@ -173,7 +175,51 @@ class ClusterEmulator(KubernetesEmulator):
                 self._stamp(request.data.setdefault("metadata", {}), request.namespace)
                 if request.resource.plural == "pods":
                     request.data.setdefault("status", {"phase": "Pending"})
+            fast = await self._fast_path(request)
+            if fast is not None:
+                return fast
         return await super()._handle(request)
+
+    async def _fast_path(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
+        """Serve plain CRUD directly, with the same storage semantics as kmock's emulator.
+
+        kmock matches every request against its reaction DSL first (tens of milliseconds per
+        request with hundreds of objects); the tests register no reactions of their own, so
+        list/get/create/delete go straight to the store. Watches and discovery still take
+        kmock's path.
+        """
+        action = request.action.value if request.action is not None else ""
+        if request.resource is None or request.subresource or action not in ("LIST", "FETCH", "CREATE", "DELETE"):
+            return None
+        if action == "LIST":
+            if not any(res == request.resource for res in self._get_resources()):
+                return _status(404, "NotFound", "the server could not find the requested resource")
+            return aiohttp.web.json_response(await self._serve_list(request))
+        if action == "CREATE":
+            data = request.data
+            meta = data.get("metadata", {})
+            key = (request.resource, request.namespace or meta.get("namespace"), meta.get("name"))
+            async with self._lock:
+                if key in self._objects and not self._objects[key].deleted:
+                    return _status(409, "AlreadyExists", f'{request.resource.plural} "{key[2]}" already exists')
+                if key in self._objects:
+                    self._objects[key].create(data)
+                else:
+                    self._objects[key] = data
+                raw = self._objects[key].raw
+            await self._buses[request.resource].put({"type": "ADDED", "object": raw})
+            return aiohttp.web.json_response(raw, status=201)
+        key = (request.resource, request.namespace, request.name)
+        async with self._lock:
+            obj = self._objects.get(key, None)
+            if obj is None or obj.deleted:
+                return _status(404, "NotFound", f'{request.resource.plural} "{request.name}" not found')
+            raw = obj.raw
+            if action == "DELETE":
+                obj.delete()
+        if action == "DELETE":
+            await self._buses[request.resource].put({"type": "DELETED", "object": raw})
+        return aiohttp.web.json_response(raw)
 
     async def _special(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
         assert request.resource is not None
@@ -231,7 +277,10 @@ class ClusterEmulator(KubernetesEmulator):
         name = request.resource.plural + (f"/{request.subresource}" if request.subresource else "")
         return verb, name, request.resource.group or ""
 
-    def _is_denied(self, verb: str, res_name: str, group: str, namespace: str | None) -> bool:
+    def _is_denied(self, verb: str, res_name: str, group: str, namespace: str | None, name: str | None = None) -> bool:
+        everyone = res_name == "selfsubjectaccessreviews" and verb == "create"  # system:basic-user
+        if self.authorizer is not None and not everyone and not self.authorizer(verb, group, res_name, namespace, name):
+            return True
         full = f"{res_name.split('/')[0]}.{group}" if group else res_name.split("/")[0]
         sub = res_name.partition("/")[2]
         full = f"{full}/{sub}" if sub else full
@@ -251,7 +300,8 @@ class ClusterEmulator(KubernetesEmulator):
     def _access_review(self, data: Any) -> aiohttp.web.StreamResponse:
         attrs_ = (data or {}).get("spec", {}).get("resourceAttributes", {})
         res_name = attrs_.get("resource", "") + (f"/{attrs_['subresource']}" if attrs_.get("subresource") else "")
-        allowed = not self._is_denied(attrs_.get("verb", ""), res_name, attrs_.get("group", ""), attrs_.get("namespace"))
+        allowed = not self._is_denied(attrs_.get("verb", ""), res_name, attrs_.get("group", ""), attrs_.get("namespace"),
+                                      attrs_.get("name"))
         body = dict(data or {})
         body["status"] = {"allowed": allowed, **({} if allowed else {"reason": "denied by test RBAC"})}
         return aiohttp.web.json_response(body, status=201)

@@ -49,7 +49,7 @@ def _make_dirs(path: Path) -> None:
 
 def build_host_tree(node_dir: Path, base: Path | None = None, k3s: bool = False) -> HostTree:
     node = node_dir.name
-    top = Path(tempfile.mkdtemp(prefix="mc", dir=str(base or "/tmp")))  # noqa: S108
+    top = Path(tempfile.mkdtemp(prefix="mc", dir=str(base or "/tmp")))
     tree = HostTree(node, top / "r", top / "ip")
     tree.root.mkdir()
     tree.ip_dir.mkdir()

@@ -73,3 +73,20 @@ def test_probe_script_runs_standalone_inside_the_pod_namespace(healthy_lab: LabS
     assert out.returncode == 0, out.stderr
     assert result["mdns"]["trials"] == 2 and result["mdns"]["answered"] == 2 and result["mdns"]["loss"] == 0.0
     assert result["ssdp"]["outcome"] == "answered"
+
+
+def test_node_command_against_the_lab_prints_one_finding_per_layer(
+        healthy_lab: LabState, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from multus_check import cli
+
+    code = cli.main(["node", "--nad-config", str(healthy_lab.nad_config), "--cni-bin-dir", str(healthy_lab.cni_bin),
+                     "--node-netns", healthy_lab.node_ns, "--pod-netns-prefix", healthy_lab.pod_ns_prefix,
+                     "--lan-subnet", healthy_lab.subnet, "--no-static", "--node", "labnode", "--format", "json",
+                     "--report-dir", str(tmp_path), "--skip", "datapath.ssdp"])
+    out = json.loads(capsys.readouterr().out)
+    statuses = {f["check"]: f["status"] for f in out["findings"]}
+    assert code == 0
+    assert statuses == {"datapath.plugins": "pass", "datapath.dhcp-daemon": "pass", "datapath.master": "pass",
+                        "datapath.attach": "pass", "datapath.lease": "pass", "datapath.routes": "warn",
+                        "datapath.mdns": "pass", "datapath.cleanup": "pass"}
+    assert {f["subject"] for f in out["findings"]} == {"node/labnode"}

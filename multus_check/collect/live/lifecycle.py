@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any
 
 from multus_check.collect.live.bundle import Bundle
+from multus_check.collect.live.options import DEFAULT_NAMESPACE
 from multus_check.collect.live.podspec import (
     MANAGED_SELECTOR,
     configmap_manifest,
@@ -114,13 +115,24 @@ class CleanupReport:
 def cleanup_leftovers(gw: Gateway, namespace: str | None = None) -> CleanupReport:
     """Remove what any multus-check run left: its namespaces, and its labelled pods/ConfigMaps."""
     report = CleanupReport()
-    for ns_obj in gw.list(NAMESPACES, label_selector=MANAGED_SELECTOR):
+    try:
+        owned = gw.list(NAMESPACES, label_selector=MANAGED_SELECTOR)
+    except Forbidden as exc:
+        log.warning("cannot list namespaces (%s); looking only inside namespaces", exc)
+        owned = []
+    for ns_obj in owned:
         name = str(ns_obj["metadata"]["name"])
         if namespace is None or name == namespace:
             gw.delete(NAMESPACES, None, name)
             report.namespaces.append(name)
     for resource in (PODS, CONFIGMAPS):
-        for obj in gw.list(resource, namespace=namespace, label_selector=MANAGED_SELECTOR):
+        try:
+            found = gw.list(resource, namespace=namespace, label_selector=MANAGED_SELECTOR)
+        except Forbidden:
+            if namespace is not None:
+                raise
+            found = gw.list(resource, namespace=DEFAULT_NAMESPACE, label_selector=MANAGED_SELECTOR)
+        for obj in found:
             where = str(obj["metadata"].get("namespace", ""))
             if where not in report.namespaces:
                 report.objects[where] = report.objects.get(where, 0) + 1

@@ -130,7 +130,7 @@ class NodeFactsCollector:
                 done.append((name, act, None))
             elif state == "failed":
                 done.append((name, act, why))
-            elif now - act.started > self.timeout + GRACE_SECONDS:
+            elif now - act.started > self.timeout + min(GRACE_SECONDS, self.timeout / 4):
                 done.append((name, act, f"the collector did not finish within {self.timeout:g}s ({why})"))
         return done
 

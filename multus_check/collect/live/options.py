@@ -13,7 +13,7 @@ from dataclasses import dataclass
 #: with --collector-image for immutability; docs/COLLECTION.md says how to mirror it.
 DEFAULT_COLLECTOR_IMAGE = "docker.io/library/python:3.12.8-alpine3.21"
 DEFAULT_NAMESPACE = "multus-check"
-DEFAULT_CONCURRENCY = 32
+DEFAULT_CONCURRENCY = 64
 DEFAULT_TIMEOUT = 120.0
 
 

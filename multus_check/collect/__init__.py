@@ -1,0 +1,1 @@
+"""Collectors: the only code that reads a cluster (live/) or a host (host.py) into a Snapshot."""
