@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from multus_check.collect.live.options import DEFAULT_CONCURRENCY  # noqa: E402
-from tests.api.scale import sized_cluster  # noqa: E402
+from multus_check.collect.live.options import DEFAULT_CONCURRENCY
+from tests.api.scale import sized_cluster
 
 PER_NODE = re.compile(r"^(POST /api/v1/namespaces/[^/]+/pods|GET /api/v1/namespaces/[^/]+/pods/[^/]+/log)$")
 POLL = "GET /api/v1/namespaces/multus-check/pods"

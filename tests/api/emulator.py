@@ -211,7 +211,7 @@ class ClusterEmulator(KubernetesEmulator):
             return aiohttp.web.json_response(raw, status=201)
         key = (request.resource, request.namespace, request.name)
         async with self._lock:
-            obj = self._objects.get(key, None)
+            obj = self._objects[key] if key in self._objects else None  # noqa: SIM401 (ObjectsArray has no .get)
             if obj is None or obj.deleted:
                 return _status(404, "NotFound", f'{request.resource.plural} "{request.name}" not found')
             raw = obj.raw

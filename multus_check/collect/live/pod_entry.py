@@ -67,6 +67,27 @@ def unmask_created_mounts(doc: dict[str, Any], root: str, mounts: list[str], now
     return absent
 
 
+def _fill_ip_without_iproute2(doc: dict[str, Any], root: str) -> str:
+    """Where links and routes came from: `ip -j`, else sysfs/ioctl//proc (ipfallback.py)."""
+    if doc.get("ip_addr") is not None and doc.get("ip_route") is not None:
+        return "ip -j"
+    try:
+        from multus_check.collect.live import ipfallback
+    except ImportError:
+        return "none"
+    used = []
+    for key, part in (("ip_addr", "ip-addr.json"), ("ip_route", "ip-route.json")):
+        if doc.get(key) is None:
+            try:
+                doc[key] = ipfallback.ip_addr(os.path.join(root, "sys/class/net")) if key == "ip_addr" else ipfallback.ip_route()
+            except OSError as exc:
+                doc["unreadable"][part] += f"; fallback failed too: {exc}"
+                continue
+            doc["unreadable"].pop(part, None)
+            used.append(key)
+    return "sysfs, ioctl and /proc/net/route (no iproute2 in the image): " + ", ".join(used) if used else "none"
+
+
 def _emit(doc: dict[str, Any]) -> None:
     sys.stdout.write(BEGIN + "\n" + json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n" + END + "\n")
     sys.stdout.flush()
@@ -86,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # reported to the tool through the log, never swallowed
         _emit({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:]})
         return 1
+    ip_source = _fill_ip_without_iproute2(doc, args.root)
     doc["collector"] = {
+        "ip_source": ip_source,
         "redacted": redact(doc),
         "created_by_mount": unmask_created_mounts(doc, args.root, args.mount, time.time()),
         "seconds": round(time.time() - started, 3),
