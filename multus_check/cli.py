@@ -26,6 +26,8 @@ SUBCOMMANDS: dict[str, str] = {
     "cleanup": "multus_check.commands.cleanup",
     "node": "multus_check.commands.node",
     "lab": "multus_check.commands.lab",
+    "undo": "multus_check.commands.undo",
+    "attach": "multus_check.commands.attach",
 }
 
 EXAMPLES = """\
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_analysis_arguments(p)
+    from multus_check.fixes.flow import add_fix_arguments
+
+    add_fix_arguments(p)
     p.add_argument("--list", action="store_true", help="list the check catalog and exit")
     p.add_argument("--version", action="version", version=f"multus-check {__version__}")
     return p
@@ -104,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             return _run_subcommand(argv)
         parser = build_parser()
         _add_live_arguments(parser)
+        importlib.import_module("multus_check.e2e.arguments").add_e2e_arguments(parser)
         args = parser.parse_args(argv)
         _setup_logging(args.verbose)
         if args.list:
@@ -173,8 +179,14 @@ def run_analysis(args: argparse.Namespace) -> int:
         raise UsageError(f"no check matches --check {args.check} --skip {args.skip}; `multus-check --list` shows the ids")
     snap, source = load_or_collect(args)
     results = analyse(snap, include=args.check, exclude=args.skip, source=source)
+    results = importlib.import_module("multus_check.e2e.options").with_e2e(results, args, snap)
     results.notes += [f"snapshot: {p}" for p in snap.problems]
-    return emit(results, args, Severity(args.fail_on))
+    code = emit(results, args, Severity(args.fail_on))
+    if getattr(args, "fix", False):
+        from multus_check.fixes.flow import run_fix
+
+        return run_fix(args, snap, results)
+    return code
 
 
 def emit(results: Any, args: argparse.Namespace, fail_on: Any) -> int:

@@ -42,7 +42,8 @@ def test_json_document_has_the_public_shape(capsys: pytest.CaptureFixture[str], 
         assert f["status"] in {"pass", "fail", "warn", "skip", "error"}
     failed = [f for f in doc["findings"] if f["status"] == "fail"]
     assert {f["check"] for f in failed} == {"dhcp.daemon"} and all(f["remediation"] for f in failed)
-    assert all(f["fix"] is None for f in doc["findings"]), "no automatic fix ships yet, so none is named"
+    assert {f["fix"] for f in failed} == {"install-cni-plugins"}, "a failing finding names the fix that repairs it"
+    assert all(f["fix"] is None for f in doc["findings"] if f["status"] not in ("fail", "warn"))
     assert doc["summary"]["by_check"]["dhcp.daemon"] == "fail" and doc["summary"]["exit_code"] == 1
     assert json.loads((tmp_path / "reports" / "results.json").read_text())["findings"] == doc["findings"]
 

@@ -31,9 +31,11 @@ def finding(
 
 
 def available_fixes() -> frozenset[str]:
-    """Ids of the automatic fixes this build can apply (`multus-check --fix`); none are shipped yet,
-    so findings name no fix until one exists, and the check's planned fix id stays in the catalog."""
-    return frozenset()
+    """Ids of the automatic fixes this build can apply (`multus-check --fix`). Imported lazily: the
+    fixes import the checks, and planning them needs no Kubernetes client."""
+    from multus_check.fixes.registry import fix_ids
+
+    return fix_ids()
 
 
 def _section_problem(snap: Snapshot, key: str) -> str | None:

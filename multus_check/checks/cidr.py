@@ -147,10 +147,10 @@ def _routing_remedy(snap: Snapshot, network: Net, svc: list[Net]) -> str:
 
 
 def _swallows_lan(snap: Snapshot, network: Net) -> bool:
-    return bool(_lan_overlaps(snap, network)[0])
+    return bool(lan_overlaps(snap, network)[0])
 
 
-def _lan_overlaps(snap: Snapshot, network: Net) -> tuple[list[str], str]:
+def lan_overlaps(snap: Snapshot, network: Net) -> tuple[list[str], str]:
     hits: list[str] = []
     basis = "node LAN subnets"
     for name, facts in sorted(snap.nodes.items()):
@@ -187,7 +187,7 @@ def supernet_safety(snap: Snapshot) -> list[Finding]:
     pods = [n for n in (try_net(c) for node in snap.kind("Node") for c in k8s.pod_cidrs(node)) if n and n.version == 4]
     svc = [s for s in service_cidrs(snap).value if s.version == 4]
     extra = waste(net.value, [*pods, *svc]) if pods else []
-    hits, basis = _lan_overlaps(snap, net.value)
+    hits, basis = lan_overlaps(snap, net.value)
     ev: dict[str, Any] = {"network": str(net.value), "checked_against": basis, "overlaps": hits,
           "unused_in_network": sum(n.num_addresses for n in extra)}
     if hits:

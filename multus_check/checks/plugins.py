@@ -25,7 +25,7 @@ DEFAULT_DHCP_SOCKET = "/run/cni/dhcp.sock"
 PLUGINS_URL = "https://github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-$ARCH-v1.6.2.tgz"
 
 
-def _search_dirs(snap: Snapshot, facts: NodeFacts) -> list[str]:
+def search_dirs(snap: Snapshot, facts: NodeFacts) -> list[str]:
     """Where Multus looks for delegate plugins on this node: its binDir, then the runtime's CNI_PATH."""
     dirs = runtime_dirs(facts, k3s_info(snap))
     multus_bin = None
@@ -55,7 +55,7 @@ def plugins_present(snap: Snapshot) -> list[Finding]:
         return [finding(cid, Status.SKIP, CLUSTER, "No valid NetworkAttachmentDefinition names a plugin to look for.")]
 
     def judge(name: str, facts: NodeFacts, _node: dict[str, Any] | None) -> Finding:
-        search = _search_dirs(snap, facts)
+        search = search_dirs(snap, facts)
         found: set[str] = set()
         looked = []
         for d in search:

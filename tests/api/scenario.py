@@ -82,7 +82,7 @@ class Scenario:
 def scenario(snapshot_dir: Path, workdir: Path, behaviour: dict[str, str] | None = None,
              job_seconds: float = 0.0, emulator: ClusterEmulator | None = None) -> Iterator[Scenario]:
     workdir.mkdir(parents=True, exist_ok=True)
-    em = emulator or ClusterEmulator()
+    em = emulator if emulator is not None else ClusterEmulator()
     seed(em, snapshot_dir)
     hosts = {d.name: build_host_tree(d) for d in sorted((snapshot_dir / "nodes").iterdir()) if d.is_dir()} \
         if (snapshot_dir / "nodes").exists() else {}

@@ -1,0 +1,75 @@
+"""`multus-check attach KIND/NAME`: move a workload off hostNetwork onto a NAD, journaled and undoable."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from multus_check.report.results import EXIT_OK, EXIT_USAGE
+
+HELP = "Move a Deployment/StatefulSet/DaemonSet off hostNetwork onto a NetworkAttachmentDefinition (undo with `multus-check undo`)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="KIND/NAME", help="deployment/NAME, statefulset/NAME or daemonset/NAME")
+    parser.add_argument("-n", "--namespace", default="default", help="the workload's namespace (default: default)")
+    parser.add_argument("--network", metavar="[NS/]NAD", help="the NAD (default: the only NAD in the namespace)")
+    parser.add_argument("--mac", help="a fixed unicast MAC for net1 (keeps the DHCP lease across restarts)")
+    parser.add_argument("--yes", action="store_true", help="apply without asking")
+    parser.add_argument("--report-dir", metavar="DIR", help="where the journal goes (default: reports/<run-id>/)")
+    parser.add_argument("--kubeconfig", metavar="FILE")
+    parser.add_argument("--context", metavar="NAME")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from multus_check.errors import NotFound, UsageError
+    from multus_check.fixes.apply import apply
+    from multus_check.fixes.attach import attach_plan, check_mac, parse_target
+    from multus_check.fixes.flow import confirmed
+    from multus_check.fixes.journal import Journal
+    from multus_check.fixes.render import render_plan
+    from multus_check.kube import Gateway, load_target
+    from multus_check.kube.resources import NADS
+    from multus_check.kube.writes import Writer
+    from multus_check.report.results import new_run_id
+
+    kind, name = parse_target(args.target)
+    mac = check_mac(args.mac) if args.mac else None
+    gateway = Gateway(load_target(args.kubeconfig, args.context))
+    writer = Writer(gateway)
+    try:
+        try:
+            workload = writer.get(kind, args.namespace, name)
+        except NotFound as exc:
+            raise UsageError(f"{kind} {args.namespace}/{name} does not exist") from exc
+        if args.network:
+            nad_ns, _, nad_name = args.network.rpartition("/")
+            nad_ns = nad_ns or args.namespace
+            try:
+                writer.get("NetworkAttachmentDefinition", nad_ns, nad_name)
+            except NotFound as exc:
+                raise UsageError(f"NAD {nad_ns}/{nad_name} does not exist; `multus-check --fix` can create one") from exc
+        else:
+            found = [str(o.get("metadata", {}).get("name")) for o in gateway.list(NADS, args.namespace)]
+            if len(found) != 1:
+                raise UsageError(f"namespace {args.namespace} has {len(found)} NADs ({', '.join(found) or 'none'}); "
+                                 "name one with --network")
+            nad_ns, nad_name = args.namespace, found[0]
+        plan = attach_plan(workload, nad_name, nad_ns, mac)
+        print(render_plan([plan]), end="")
+        if not plan.changes:
+            return EXIT_OK
+        if not args.yes and not confirmed(sys.stdout):
+            return EXIT_OK
+        run_id = new_run_id()
+        journal = Journal.create(Path(args.report_dir or Path("reports") / run_id), run_id)
+        outcome = apply([plan], writer, journal)
+    finally:
+        gateway.close()
+    if not outcome.ok:
+        print(f"STOPPED: {outcome.stopped}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"applied: {', '.join(outcome.applied)}\njournal: {journal.path}\nundo with: multus-check undo {journal.path.parent}")
+    return EXIT_OK

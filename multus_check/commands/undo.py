@@ -1,0 +1,45 @@
+"""`multus-check undo RUN_ID`: revert what `multus-check --fix` changed in that run, from its journal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from multus_check.report.results import EXIT_FAILED, EXIT_OK
+
+HELP = "Restore every object a `--fix` run changed, exactly as journaled, and delete what it created."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_id", metavar="RUN_ID", help="the run id printed by --fix (or a report directory / journal file)")
+    parser.add_argument("--reports-root", default="reports", metavar="DIR", help="where run report directories live (default: reports)")
+    parser.add_argument("--force", action="store_true", help="restore objects even if they changed after the fix")
+    parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current context)")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from multus_check.fixes.journal import Journal, find_journal
+    from multus_check.fixes.undo import undo
+    from multus_check.kube import Gateway, load_target
+    from multus_check.kube.writes import Writer
+
+    journal = Journal.load(find_journal(args.run_id, Path(args.reports_root)))
+    pending = [e for e in journal.entries if e.state == "applied"]
+    if not pending:
+        print(f"Nothing to undo in run {journal.run_id}: no applied change is left in {journal.path}.")
+        return EXIT_OK
+    gateway = Gateway(load_target(args.kubeconfig, args.context))
+    try:
+        outcome = undo(journal, Writer(gateway), force=args.force)
+    finally:
+        gateway.close()
+    for ref in outcome.restored:
+        print(f"restored {ref}")
+    for ref in outcome.deleted:
+        print(f"deleted {ref}")
+    for problem in outcome.problems:
+        print(f"NOT UNDONE: {problem}", file=sys.stderr)
+    return EXIT_OK if outcome.ok else EXIT_FAILED

@@ -1,0 +1,42 @@
+"""Metadata of the end-to-end checks, which the sample-pod run evaluates (not the engine).
+
+Importing this module registers them; their ids are a public contract (ARCHITECTURE.md).
+Layers after a failed one are `skip` ("not reached"), never `pass`.
+"""
+
+from __future__ import annotations
+
+from multus_check.checks.registry import register_active
+from multus_check.model import Severity
+
+ATTACH = "e2e.attach"
+LEASE = "e2e.lease"
+SERVICE_DNS = "e2e.service-dns"
+MDNS = "e2e.mdns"
+SSDP = "e2e.ssdp"
+
+E2E_CHECKS = (ATTACH, LEASE, SERVICE_DNS, MDNS, SSDP)
+
+_SPECS = (
+    (ATTACH, "a sample pod using the NAD starts with net1", Severity.CRITICAL,
+     "A sample pod naming the NAD in `k8s.v1.cni.cncf.io/networks` must reach Running, its `network-status` "
+     "annotation must list net1 with an IP and a MAC, and the probe inside the pod must see that same net1. "
+     "The annotation alone proves nothing: a failed ADD can leave a stale one (multus-cni.md §11). When the pod "
+     "does not start, its events are matched against the known-failures catalog to name the cause."),
+    (LEASE, "net1's address is a real lease from the LAN", Severity.HIGH,
+     "net1's IPv4 address must lie in the subnet of the NAD's master NIC on the pod's node (from the node facts), "
+     "i.e. it came from the LAN's DHCP server."),
+    (SERVICE_DNS, "inside the pod, Service traffic leaves via eth0 and cluster DNS resolves", Severity.HIGH,
+     "Ground truth from the pod's own kernel: the route chosen for the cluster DNS IP and the `kubernetes` Service "
+     "IP must leave via eth0, and `kubernetes.default.svc` must resolve. A net1 default route prepended before "
+     "eth0's sends Service traffic to the LAN router, past kube-proxy (flannel-k3s.md §3.3-3.4)."),
+    (MDNS, "mDNS queries from the pod's net1 get answers", Severity.HIGH,
+     "PTR _services._dns-sd._udp.local from net1 (joined to 224.0.0.251, not promiscuous); the report lists who "
+     "answered and the service types and instances seen."),
+    (SSDP, "an SSDP M-SEARCH from the pod's net1 gets answers", Severity.MEDIUM,
+     "M-SEARCH ssdp:all to 239.255.255.250:1900 from net1; the report lists the responders and devices (USN, "
+     "SERVER, LOCATION)."),
+)
+
+for _id, _title, _severity, _description in _SPECS:
+    register_active(_id, _title, _severity, _description, kind="e2e")

@@ -1,0 +1,209 @@
+"""Judge the sample pods' observations: one finding per (e2e check, NAD on node). Pure.
+
+Rules: the `network-status` annotation never proves an attachment alone (a failed ADD can
+leave a stale one): attach needs the pod to have run and the probe inside it to see net1
+with the annotated MAC. Layers after a failed attach are `skip` ("not reached"), never
+`pass`; a probe that could not run is `error` (could not look), never `pass`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from multus_check.checks.base import finding
+from multus_check.e2e import checks as ids
+from multus_check.e2e.podspec import IFNAME, static_mac_annotation
+from multus_check.model import Finding, Status
+
+if TYPE_CHECKING:
+    from multus_check.e2e.runner import PodObservation
+
+ROUTE_REMEDIATION = (
+    "Keep Service traffic on eth0 (flannel-k3s.md §3.4): add the Service CIDR to the flannel CNI plugin's own "
+    "`ipam.routes` (S2; on k3s via --flannel-cni-conf), or stop net1 from installing a competing default route: "
+    "dhcp IPAM `\"priority\": 100` in the NAD (plugins >= v1.6.0), a DHCP server without option 3, or a chained "
+    "route-override plugin with flushgateway (S3).")
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the pod's evidence is compared with (from the snapshot and the options)."""
+
+    dns_ip: str | None
+    api_ip: str | None
+    #: per (NAD ref, node): the master NIC's IPv4 subnets, or why they are unknown
+    lan_subnets: dict[tuple[str, str], list[ipaddress.IPv4Network]]
+    lan_problems: dict[tuple[str, str], str]
+
+
+def subject(obs: PodObservation) -> str:
+    return f"nad/{obs.target.nad_ref} node/{obs.node or obs.target.node or '?'}"
+
+
+def _net1_status(obs: PodObservation) -> dict[str, Any] | None:
+    for entry in obs.network_status or []:
+        if isinstance(entry, dict) and entry.get("interface") == IFNAME:
+            return entry
+    return None
+
+
+def judge(observations: list[PodObservation], expect: Expectations) -> list[Finding]:
+    out: list[Finding] = []
+    for obs in observations:
+        attach = judge_attach(obs)
+        out.append(attach)
+        reached = attach.status is Status.PASS
+        ran = obs.output is not None
+        why = f"Not reached: {ids.ATTACH} did not pass for {subject(obs)}."
+        out.append(judge_lease(obs, expect) if reached else finding(ids.LEASE, Status.SKIP, subject(obs), why))
+        out.append(judge_service_dns(obs, expect) if ran and obs.started else
+                   finding(ids.SERVICE_DNS, Status.SKIP, subject(obs), why))
+        for check_id, key in ((ids.MDNS, "mdns"), (ids.SSDP, "ssdp")):
+            out.append(judge_multicast(obs, check_id, key) if reached else
+                       finding(check_id, Status.SKIP, subject(obs), why))
+    return out
+
+
+def judge_attach(obs: PodObservation) -> Finding:
+    cid, subj, where = ids.ATTACH, subject(obs), f"Sample pod {obs.pod} (NAD {obs.target.nad_ref}"
+    where += f", node {obs.node or obs.target.node or 'unscheduled'})"
+    if obs.error:
+        return finding(cid, Status.ERROR, subj, f"{where}: could not be run: {obs.error}.",
+                       "Grant create/delete on pods and configmaps in the run's namespace (fixtures/rbac/), or "
+                       "pass --no-e2e.")
+    if not obs.started:
+        return _not_started(obs, cid, subj, where)
+    if obs.output is None:
+        term = obs.terminated or {}
+        return finding(cid, Status.ERROR, subj, f"{where} ran, but its probe result could not be read: "
+                       f"{obs.output_problem or 'no output'}.",
+                       "Use a --probe-image with python3 and scapy (fixtures/probe-image/Dockerfile builds one).",
+                       exit_code=term.get("exitCode"), reason=term.get("reason"), phase=obs.phase)
+    seen = (obs.output.get("interfaces") or {}).get(IFNAME) or {}
+    status = _net1_status(obs)
+    ev: dict[str, Any] = {"pod_net1": seen, "network_status_net1": status, "phase": obs.phase}
+    if not seen.get("present"):
+        stale = " The network-status annotation lists net1, but it is stale." if status else ""
+        return finding(cid, Status.FAIL, subj, f"{where} runs without {IFNAME}: Multus did not attach the NAD.{stale}",
+                       "If no Multus event or annotation exists, Multus was never called: check multus.conf-first "
+                       "and the conf dir the runtime reads (multus-cni.md F18).", **ev)
+    if status is None or not status.get("ips") or not status.get("mac"):
+        return finding(cid, Status.FAIL, subj, f"{where} has {IFNAME}, but network-status lists no {IFNAME} with an IP "
+                       "and a MAC.", "Check the Multus version and its kubeconfig (multus.kubeconfig).", **ev)
+    if str(status["mac"]).lower() != str(seen.get("mac") or "").lower():
+        return finding(cid, Status.FAIL, subj, f"{where}: network-status says {IFNAME} has MAC {status['mac']}, the pod "
+                       f"sees {seen.get('mac')}: the annotation is stale (multus-cni.md §11).",
+                       "Look for nested Multus delegates (multus.nested-delegates).", **ev)
+    if not seen.get("ipv4"):
+        return finding(cid, Status.FAIL, subj, f"{where}: {IFNAME} exists but has no IPv4 address inside the pod "
+                       "(the DHCP lease was lost?).", "Check the DHCP daemon log on the node.", **ev)
+    ns, name = obs.target.nad_ref.split("/", 1)
+    keep = static_mac_annotation(ns, name, str(seen["mac"]))
+    ev["keep_mac_annotation"] = keep
+    return finding(cid, Status.PASS, subj,
+                   f"{where} runs with {IFNAME} {seen['ipv4']}/{seen.get('prefixlen')} MAC {seen['mac']}, as "
+                   f"network-status says. To keep this MAC (and its DHCP lease) across restarts, annotate the "
+                   f"workload: k8s.v1.cni.cncf.io/networks: '{keep}'", **ev)
+
+
+def _not_started(obs: PodObservation, cid: str, subj: str, where: str) -> Finding:
+    cause = obs.known_cause()
+    ev: dict[str, Any] = {"phase": obs.phase, "waiting_reason": obs.waiting_reason, "seconds": round(obs.seconds, 1),
+                          "events": obs.events[-5:]}
+    if cause is not None:
+        return finding(cid, Status.FAIL, subj, f"{where} did not start: {cause['cause']} (catalog {cause['catalog']}, "
+                       f"see {cause['related_check']}).", cause["fix"], **ev, **cause)
+    if obs.waiting_reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"):
+        return finding(cid, Status.ERROR, subj, f"{where} could not pull its image ({obs.waiting_reason}: "
+                       f"{obs.waiting_message}).", "Mirror the probe image and pass --probe-image "
+                       "(fixtures/probe-image/Dockerfile).", **ev)
+    detail = "; ".join(f"{e['reason']}: {e['message'][:300]}" for e in obs.events[-3:]) or "no Warning events"
+    waited = "within the timeout" if obs.timed_out else "before the run ended"
+    return finding(cid, Status.FAIL, subj, f"{where} did not start {waited} (phase {obs.phase}"
+                   f"{', ' + obs.waiting_reason if obs.waiting_reason else ''}; {detail}).",
+                   "Read `kubectl describe pod` events on that node; raise --e2e-timeout if the image pull is slow.",
+                   **ev)
+
+
+def judge_lease(obs: PodObservation, expect: Expectations) -> Finding:
+    cid, subj = ids.LEASE, subject(obs)
+    seen = ((obs.output or {}).get("interfaces") or {}).get(IFNAME) or {}
+    ip = ipaddress.IPv4Address(str(seen["ipv4"]))
+    node = obs.node or ""
+    key = (obs.target.nad_ref, node)
+    nets = expect.lan_subnets.get(key)
+    if not nets:
+        why = expect.lan_problems.get(key, f"no subnet is known for the master NIC on node {node}")
+        return finding(cid, Status.ERROR, subj, f"Could not evaluate the lease {ip} of {obs.pod}: {why}.",
+                       "Collect node facts (run without --no-node-facts) or pass --e2e-lan-subnet CIDR.", ip=str(ip))
+    inside = [str(n) for n in nets if ip in n]
+    ev: dict[str, Any] = {"ip": str(ip), "lan_subnets": [str(n) for n in nets]}
+    if inside:
+        return finding(cid, Status.PASS, subj, f"{IFNAME} of {obs.pod} got {ip}, inside the master NIC's subnet "
+                       f"{inside[0]} on node {node}: a real lease from the LAN.", **ev)
+    return finding(cid, Status.FAIL, subj, f"{IFNAME} of {obs.pod} got {ip}, outside the master NIC's subnet(s) "
+                   f"{', '.join(ev['lan_subnets'])} on node {node}: the address did not come from that LAN.",
+                   "Check which DHCP server answered (VLAN, master NIC) and the NAD's ipam section.", **ev)
+
+
+def judge_service_dns(obs: PodObservation, expect: Expectations) -> Finding:
+    cid, subj, out = ids.SERVICE_DNS, subject(obs), obs.output or {}
+    routes = out.get("routes") or {}
+    wrong, unknown = [], []
+    for label, ip in (("cluster DNS", expect.dns_ip), ("kubernetes Service", expect.api_ip)):
+        if not ip:
+            continue
+        choice = routes.get(ip)
+        if not choice or not choice.get("dev"):
+            unknown.append(f"{label} {ip}: {(choice or {}).get('error') or 'not reported by the probe'}")
+        elif choice["dev"] != "eth0":
+            via = (choice.get("route") or {}).get("gateway")
+            wrong.append(f"{label} {ip} leaves via {choice['dev']}" + (f" (gateway {via})" if via else ""))
+    dns = out.get("dns") or {}
+    ev: dict[str, Any] = {"routes": routes, "dns": dns, "resolv_conf": out.get("resolv_conf")}
+    if wrong:
+        tail = f"; {dns.get('name')} does not resolve ({dns.get('error')})" if dns.get("error") else ""
+        return finding(cid, Status.FAIL, subj, f"Inside {obs.pod}: " + "; ".join(wrong) + ", not eth0, so Service "
+                       f"traffic bypasses kube-proxy{tail}.", ROUTE_REMEDIATION, **ev)
+    if unknown:
+        return finding(cid, Status.ERROR, subj, f"Could not evaluate routing inside {obs.pod}: " + "; ".join(unknown)
+                       + ".", "Run with a probe image that has python3 (fixtures/probe-image/Dockerfile).", **ev)
+    if not dns or dns.get("error"):
+        return finding(cid, Status.FAIL, subj, f"Inside {obs.pod} Service IPs route via eth0, but "
+                       f"{dns.get('name', 'the cluster name')} does not resolve ({dns.get('error', 'not tried')}).",
+                       "Check CoreDNS (kube-system) and the pod's resolv.conf.", **ev)
+    return finding(cid, Status.PASS, subj, f"Inside {obs.pod} the cluster DNS IP and the kubernetes Service IP route "
+                   f"via eth0, and {dns.get('name')} resolves to {', '.join(dns.get('addresses') or [])}.", **ev)
+
+
+def judge_multicast(obs: PodObservation, check_id: str, key: str) -> Finding:
+    subj, mc = subject(obs), (obs.output or {}).get("multicast") or {}
+    what = "mDNS" if key == "mdns" else "SSDP"
+    if mc.get("error") or key not in mc:
+        return finding(check_id, Status.ERROR, subj, f"The {what} probe in {obs.pod} could not run: "
+                       f"{mc.get('error') or 'no result'}.", "Use a --probe-image with python3 and scapy "
+                       "(fixtures/probe-image/Dockerfile).")
+    res = mc[key]
+    ev = {k: res.get(k) for k in ("outcome", "sent", "answered", "first_answer_ms", "responders", "errors")}
+    if key == "mdns":
+        ev.update(service_types=res.get("service_types"), services=res.get("services"))
+    else:
+        ev.update(devices=res.get("devices"))
+    if res.get("outcome") == "send-error":
+        return finding(check_id, Status.ERROR, subj, f"{what} from {obs.pod}'s {IFNAME} could not be sent: "
+                       f"{'; '.join(res.get('errors') or [])}.", "The probe needs CAP_NET_RAW in the pod.", **ev)
+    if res.get("outcome") != "answered":
+        unicast = ((res.get("legacy_unicast") or {}).get("outcome") == "answered")
+        cause = (" A legacy-unicast query was answered, so the responders are reachable but multicast towards the "
+                 "node is dropped (switch/AP IGMP snooping, or the hypervisor).") if unicast else ""
+        return finding(check_id, Status.FAIL, subj, f"No {what} answer reached {obs.pod}'s {IFNAME} "
+                       f"{(obs.output or {}).get('interfaces', {}).get(IFNAME, {}).get('ipv4')}.{cause}",
+                       "Check that multicast reaches the node's master NIC (switch/AP multicast filtering, "
+                       "promiscuous mode / MAC spoofing on a VM).", **ev, unicast_answered=unicast)
+    found = (", ".join(t.rstrip(".") for t in res.get("service_types") or []) if key == "mdns" else
+             ", ".join(str(d.get("server") or d.get("usn")) for d in res.get("devices") or []))
+    return finding(check_id, Status.PASS, subj, f"{what} from {obs.pod}'s {IFNAME} answered by "
+                   f"{', '.join(res.get('responders') or [])} in {res.get('first_answer_ms')} ms; found: "
+                   f"{found or 'no named services'}.", **ev)

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""The sample pod's command: evidence from inside the pod, printed as one JSON object.
+
+Why it exists: the end-to-end checks must not trust the `network-status` annotation alone
+(a failed ADD can leave a stale one), nor infer routing from configs. This script runs as
+the pod's own command (no exec, no kubectl) and reports what the pod itself sees:
+
+- its interfaces (net1 and eth0: MAC, IPv4, operstate) from /sys and ioctls;
+- the kernel's route decision for each given IP (cluster DNS, `kubernetes` Service): a UDP
+  socket is connected to the IP (no packet is sent) and the source address the kernel picked
+  names the egress interface; the matching /proc/net/route line corroborates it;
+- whether a cluster name resolves through the pod's resolv.conf (bounded in time);
+- the mDNS and SSDP probes of `probe_script.py` (shipped beside this file) on net1.
+
+It imports only the standard library at start, so interface, route and DNS evidence is
+reported even when scapy is missing from the image. Exit status: 0 every part answered,
+3 something got no answer or failed, 4 net1 is missing or unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+Json = dict[str, Any]
+RTF_UP = 0x1
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def ipv4_of(name: str) -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            raw = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))  # SIOCGIFADDR
+        except OSError:
+            return None
+    return socket.inet_ntoa(raw[20:24])
+
+
+def prefixlen_of(name: str) -> int | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            raw = fcntl.ioctl(s.fileno(), 0x891B, struct.pack("256s", name.encode()[:15]))  # SIOCGIFNETMASK
+        except OSError:
+            return None
+    return bin(struct.unpack("!I", raw[20:24])[0]).count("1")
+
+
+def interface(name: str) -> Json:
+    """What the pod sees of one interface; `present` False when it does not exist."""
+    base = f"/sys/class/net/{name}"
+    if not os.path.isdir(base):
+        return {"name": name, "present": False}
+    return {"name": name, "present": True, "mac": read_text(f"{base}/address"),
+            "operstate": read_text(f"{base}/operstate"), "ipv4": ipv4_of(name), "prefixlen": prefixlen_of(name)}
+
+
+def all_interfaces() -> dict[str, str | None]:
+    """Interface name -> IPv4 address, for every interface of the pod."""
+    return {name: ipv4_of(name) for _, name in socket.if_nameindex()}
+
+
+# ---------------------------------------------------------------- routes (parsing is pure)
+
+
+def _hex_ip(text: str) -> int:
+    """/proc/net/route stores addresses as little-endian hex; returns the host-order integer."""
+    return int(struct.unpack("!I", struct.pack("<I", int(text, 16)))[0])
+
+
+def parse_proc_route(text: str) -> list[Json]:
+    """The IPv4 routes of /proc/net/route in file order (the kernel's order within a prefix)."""
+    routes: list[Json] = []
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 8:
+            continue
+        dst, gw, mask = _hex_ip(f[1]), _hex_ip(f[2]), _hex_ip(f[7])
+        routes.append({"dev": f[0], "dst": socket.inet_ntoa(struct.pack("!I", dst)),
+                       "prefixlen": bin(mask).count("1"), "gateway": socket.inet_ntoa(struct.pack("!I", gw)),
+                       "flags": int(f[3], 16), "metric": int(f[6]), "_dst": dst, "_mask": mask})
+    return routes
+
+
+def lookup(routes: Sequence[Json], ip: str) -> Json | None:
+    """The route the kernel picks for `ip` in the main table: longest prefix, then lowest
+    metric, then the first in file order (flannel-k3s.md §3.4)."""
+    addr = struct.unpack("!I", socket.inet_aton(ip))[0]
+    best: Json | None = None
+    for r in routes:
+        if not r["flags"] & RTF_UP or addr & r["_mask"] != r["_dst"]:
+            continue
+        if best is None or (r["prefixlen"], -r["metric"]) > (best["prefixlen"], -best["metric"]):
+            best = r
+    return None if best is None else {k: v for k, v in best.items() if not k.startswith("_")}
+
+
+def kernel_choice(ip: str, addresses: dict[str, str | None]) -> Json:
+    """The kernel's own decision: connect a UDP socket (sends nothing) and see the source it picked."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((ip, 53))
+            source = str(s.getsockname()[0])
+    except OSError as exc:
+        return {"dev": None, "source": None, "error": f"no route to {ip}: {exc.strerror or exc}"}
+    devs = [name for name, addr in addresses.items() if addr == source]
+    return {"dev": devs[0] if devs else None, "source": source, "error": None}
+
+
+def route_report(ips: Sequence[str]) -> Json:
+    table_text = read_text("/proc/net/route") or ""
+    table = parse_proc_route(table_text)
+    addresses = all_interfaces()
+    out: Json = {}
+    for ip in ips:
+        choice = kernel_choice(ip, addresses)
+        choice["route"] = lookup(table, ip)
+        if choice["dev"] is None and choice["route"]:
+            choice["dev"] = choice["route"]["dev"]
+        out[ip] = choice
+    return out
+
+
+# ---------------------------------------------------------------- DNS
+
+
+class Resolution(threading.Thread):
+    """getaddrinfo through the pod's resolv.conf, in a thread so the script can bound its wait."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(daemon=True)
+        self.name_to_resolve = name
+        self.result: Json = {"name": name, "addresses": [], "error": None, "seconds": None}
+        self.t0 = time.monotonic()
+
+    def run(self) -> None:
+        try:
+            infos = socket.getaddrinfo(self.name_to_resolve, 443, socket.AF_INET, socket.SOCK_STREAM)
+            self.result["addresses"] = sorted({str(i[4][0]) for i in infos})
+        except OSError as exc:
+            self.result["error"] = f"{type(exc).__name__}: {exc}"
+        self.result["seconds"] = round(time.monotonic() - self.t0, 3)
+
+    def outcome(self, deadline: float) -> Json:
+        self.join(max(0.0, deadline - time.monotonic()))
+        if self.is_alive():
+            waited = round(time.monotonic() - self.t0, 1)
+            return {**self.result, "error": f"no answer within {waited} s", "seconds": waited}
+        return self.result
+
+
+def resolv_conf() -> Json:
+    text = read_text("/etc/resolv.conf") or ""
+    words = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return {"nameservers": [w[1] for w in words if w[0] == "nameserver" and len(w) > 1],
+            "search": next((w[1:] for w in words if w[0] == "search"), [])}
+
+
+# ---------------------------------------------------------------- main
+
+
+def multicast(iface: str, timeout: float) -> Json:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import probe_script  # type: ignore[import-not-found,unused-ignore]  # shipped beside this file
+    except Exception as exc:  # scapy or libpcap missing in the image: report it, do not crash
+        return {"error": f"the probe could not start (scapy import failed: {type(exc).__name__}: {exc})"}
+    result: Json = probe_script.run_probes(iface, ("mdns", "ssdp"), 1, timeout)
+    return result
+
+
+def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeout: float) -> Json:
+    t0 = time.monotonic()
+    resolution = Resolution(name) if name else None
+    if resolution is not None:
+        resolution.start()
+    net1 = interface(iface)
+    out: Json = {"probe": "multus-check-e2e", "version": 1, "node": os.environ.get("MULTUS_CHECK_NODE"),
+                 "interfaces": {iface: net1, "eth0": interface("eth0")}, "routes": route_report(ips),
+                 "resolv_conf": resolv_conf()}
+    if net1.get("present") and net1.get("ipv4"):
+        out["multicast"] = multicast(iface, timeout)
+    else:
+        out["multicast"] = {"error": f"{iface} is missing or has no IPv4 address; nothing was sent"}
+    if resolution is not None:
+        out["dns"] = resolution.outcome(t0 + max(dns_timeout, 0.1))
+    out["seconds"] = round(time.monotonic() - t0, 3)
+    return out
+
+
+def exit_code(out: Json) -> int:
+    net1 = next(iter(out["interfaces"].values()))
+    if not net1.get("present") or not net1.get("ipv4"):
+        return 4
+    mc = out.get("multicast") or {}
+    answered = all((mc.get(k) or {}).get("outcome") == "answered" for k in ("mdns", "ssdp"))
+    dns_ok = not (out.get("dns") or {}).get("error")
+    return 0 if answered and dns_ok and not mc.get("error") else 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="multus-check sample-pod probe; prints one JSON object")
+    ap.add_argument("--iface", default="net1")
+    ap.add_argument("--route-to", action="append", default=[], metavar="IP",
+                    help="report the kernel's route decision for this IP (repeatable)")
+    ap.add_argument("--resolve", default="kubernetes.default.svc", help="name to resolve ('' to skip)")
+    ap.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a first mDNS/SSDP answer")
+    ap.add_argument("--dns-timeout", type=float, default=4.0, help="seconds to wait for the name to resolve")
+    a = ap.parse_args(argv)
+    out = collect(a.iface, a.route_to, a.resolve, a.timeout, a.dns_timeout)
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()
+    return exit_code(out)
+
+
+if __name__ == "__main__":
+    code = main()
+    os._exit(code)  # a resolver thread may still be blocked in getaddrinfo; do not wait for it

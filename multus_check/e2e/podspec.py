@@ -1,0 +1,109 @@
+"""The objects an end-to-end run creates: the probe ConfigMap and one sample pod per (NAD, node).
+
+Pure functions from options to manifests, so tests and docs read exactly what is applied.
+Everything carries the live collection's labels (`app.kubernetes.io/managed-by=multus-check`
+and the run id), so the same cleanup removes it on every way out.
+
+Why a ConfigMap: the probe needs python3 + scapy, which no pinned stock image installs at
+runtime; the default image (netshoot) ships both, and the script itself travels in the
+ConfigMap so any image with python3 + scapy works (`fixtures/probe-image/Dockerfile` builds
+a small one for air-gapped clusters). The pod is not host-network, uses the NAD under test,
+is pinned to its node with `nodeName`, and keeps only NET_RAW (scapy's packet sockets).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from multus_check.collect.live.podspec import labels
+
+CONTAINER = "probe"
+CODE_MOUNT = "/opt/multus-check"
+ENTRY = "pod_probe.py"
+NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
+STATUS_ANNOTATION = "k8s.v1.cni.cncf.io/network-status"
+NAD_ANNOTATION = "multus-check.io/nad"
+NODE_ANNOTATION = "multus-check.io/node"
+COMPONENT = "e2e-sample"
+IFNAME = "net1"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One sample pod to run: which NAD, on which node (None: let the scheduler pick)."""
+
+    nad_namespace: str
+    nad_name: str
+    node: str | None
+
+    @property
+    def nad_ref(self) -> str:
+        return f"{self.nad_namespace}/{self.nad_name}"
+
+
+def code_files() -> dict[str, str]:
+    """The scripts the pod runs: this package's pod probe and the shared mDNS/SSDP probe."""
+    here = Path(__file__).resolve().parent
+    return {ENTRY: (here / "pod_probe.py").read_text(),
+            "probe_script.py": (here.parent / "probes" / "probe_script.py").read_text()}
+
+
+def configmap_name(run_id: str) -> str:
+    return f"multus-check-e2e-{run_id}"
+
+
+def configmap_manifest(namespace: str, run_id: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": configmap_name(run_id), "namespace": namespace,
+                         "labels": labels(run_id, "e2e-code")},
+            "data": code_files()}
+
+
+def pod_name(run_id: str, index: int) -> str:
+    return f"multus-check-e2e-{run_id}-{index}"
+
+
+def networks_annotation(target: Target) -> str:
+    return json.dumps([{"name": target.nad_name, "namespace": target.nad_namespace, "interface": IFNAME}])
+
+
+def sample_pod(namespace: str, run_id: str, index: int, target: Target, image: str, route_to: list[str],
+               deadline: float, probe_timeout: float = 2.0) -> dict[str, Any]:
+    command = ["python3", "-B", f"{CODE_MOUNT}/{ENTRY}", "--iface", IFNAME, "--timeout", f"{probe_timeout:g}"]
+    for ip in route_to:
+        command += ["--route-to", ip]
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "activeDeadlineSeconds": max(1, int(deadline)),
+        "terminationGracePeriodSeconds": 1,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "tolerations": [{"operator": "Exists"}],
+        "containers": [{
+            "name": CONTAINER, "image": image, "imagePullPolicy": "IfNotPresent", "command": command,
+            "env": [{"name": "MULTUS_CHECK_NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+            "resources": {"requests": {"cpu": "10m", "memory": "48Mi"}, "limits": {"cpu": "500m", "memory": "192Mi"}},
+            # scapy may write its config dir at import, so the root file system stays writable
+            "securityContext": {"allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"], "add": ["NET_RAW"]}},
+            "volumeMounts": [{"name": "code", "mountPath": CODE_MOUNT, "readOnly": True}],
+        }],
+        "volumes": [{"name": "code", "configMap": {"name": configmap_name(run_id)}}],
+    }
+    if target.node:
+        spec["nodeName"] = target.node
+    annotations = {NETWORKS_ANNOTATION: networks_annotation(target), NAD_ANNOTATION: target.nad_ref}
+    if target.node:
+        annotations[NODE_ANNOTATION] = target.node
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod_name(run_id, index), "namespace": namespace,
+                         "labels": labels(run_id, COMPONENT), "annotations": annotations},
+            "spec": spec}
+
+
+def static_mac_annotation(nad_namespace: str, nad_name: str, mac: str) -> str:
+    """The workload annotation that keeps net1's MAC (and so its DHCP lease) across restarts."""
+    return json.dumps([{"name": nad_name, "namespace": nad_namespace, "mac": mac}])

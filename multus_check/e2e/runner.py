@@ -1,0 +1,247 @@
+"""Run the sample pods: create them, wait with bounded polling, read their evidence, remove them.
+
+Touches the cluster only through the gateway, and only objects labelled with this run's id in
+the run's namespace (created and removed by the run unless it already existed). Cleanup reuses
+live collection's lifecycle, so the pods and ConfigMap go on success, failure, Ctrl-C and
+SIGTERM. Pod states are read with one list call per poll for all pods; events are read (one
+list call) only while a pod is still pending, at most once a second, so a sandbox failure with
+a known cause ends the wait for that pod at once instead of at the timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from multus_check.collect.live.lifecycle import Run, finish, sigterm_as_exception
+from multus_check.collect.live.podspec import RUN_LABEL, namespace_manifest
+from multus_check.domain.known_failures import match
+from multus_check.e2e import podspec
+from multus_check.e2e.podspec import Target
+from multus_check.errors import ClusterAccessError, Conflict, Forbidden, NotFound
+from multus_check.kube import Gateway
+from multus_check.kube.resources import CONFIGMAPS, EVENTS, NAMESPACES, PODS
+
+log = logging.getLogger(__name__)
+
+FATAL_WAITING = frozenset({"ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "InvalidImageName",
+                           "CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
+LOG_LIMIT_BYTES = 1 << 20
+EVENT_INTERVAL = 1.0
+NAMESPACE_WAIT = 60.0
+
+
+@dataclass
+class PodObservation:
+    """Everything the run saw of one sample pod; judged later by `judge.py`."""
+
+    target: Target
+    pod: str
+    node: str | None = None
+    phase: str = "not created"
+    started: bool = False
+    waiting_reason: str = ""
+    waiting_message: str = ""
+    terminated: dict[str, Any] | None = None
+    network_status: list[dict[str, Any]] | None = None
+    output: dict[str, Any] | None = None
+    output_problem: str = ""
+    events: list[dict[str, str]] = field(default_factory=list)
+    timed_out: bool = False
+    sandbox_failed: bool = False
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return (self.phase in ("Succeeded", "Failed") or self.waiting_reason in FATAL_WAITING or self.sandbox_failed
+                or bool(self.error))
+
+    def known_cause(self) -> dict[str, str] | None:
+        """The first sandbox/Warning event whose message the known-failures catalog recognises."""
+        for event in self.events:
+            known = match(event["message"])
+            if known is not None:
+                return {"catalog": known.id, "cause": known.cause, "related_check": known.check, "fix": known.fix,
+                        "event_reason": event["reason"], "event_message": event["message"][:800]}
+        return None
+
+
+@dataclass
+class E2ERun:
+    gateway: Gateway
+    namespace: str
+    image: str
+    timeout: float
+    route_to: list[str]
+    keep: bool = False
+    poll_interval: float = 0.25
+    notify: Callable[[str], None] = lambda text: None
+    run: Run | None = None
+
+    def execute(self, targets: list[Target]) -> list[PodObservation]:
+        """Create one sample pod per target, wait for all, and always clean up."""
+        self.run = Run(self.gateway, self.namespace)
+        observations = [PodObservation(t, podspec.pod_name(self.run.run_id, i)) for i, t in enumerate(targets)]
+        with sigterm_as_exception():
+            try:
+                self._setup(observations)
+                self._wait(observations)
+            except ClusterAccessError as exc:
+                for obs in observations:
+                    if not obs.finished:
+                        obs.error = obs.error or f"the sample pod could not be run: {exc}"
+            finally:
+                finish(self.run, self.keep, self.notify)
+        return observations
+
+    # -- setup ----------------------------------------------------------------------------------
+
+    def _setup(self, observations: list[PodObservation]) -> None:
+        assert self.run is not None
+        run_id = self.run.run_id
+        self._ensure_namespace()
+        self.gateway.create(CONFIGMAPS, self.namespace, podspec.configmap_manifest(self.namespace, run_id))
+        deadline = self.timeout + 30
+        for index, obs in enumerate(observations):
+            pod = podspec.sample_pod(self.namespace, run_id, index, obs.target, self.image, self.route_to, deadline)
+            try:
+                self.gateway.create(PODS, self.namespace, pod)
+                obs.phase, obs.node = "Pending", obs.target.node
+            except (Forbidden, ClusterAccessError) as exc:
+                obs.error = f"creating sample pod {obs.pod} failed: {exc}"
+        self.notify(f"e2e: {len(observations)} sample pod(s) created in namespace {self.namespace} "
+                    f"(image {self.image})")
+
+    def _ensure_namespace(self) -> None:
+        """Create the run's namespace unless it exists; wait out one still terminating from a
+        previous run (the API refuses new objects in a terminating namespace)."""
+        assert self.run is not None
+        gw, deadline = self.gateway, time.monotonic() + NAMESPACE_WAIT
+        while True:
+            try:
+                existing = gw.get(NAMESPACES, None, self.namespace)
+            except NotFound:
+                existing = None
+            except Forbidden:
+                return  # cannot look: assume an admin made it for us
+            if existing is not None and (existing.get("status") or {}).get("phase") != "Terminating":
+                return
+            if existing is None:
+                try:
+                    gw.create(NAMESPACES, None, namespace_manifest(self.namespace, self.run.run_id))
+                    self.run.created_namespace = True
+                    return
+                except Conflict:
+                    pass
+            if time.monotonic() > deadline:
+                raise ClusterAccessError(f"namespace {self.namespace} is still terminating after {NAMESPACE_WAIT:.0f} s")
+            time.sleep(1.0)
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    def _wait(self, observations: list[PodObservation]) -> None:
+        assert self.run is not None
+        t0 = time.monotonic()
+        deadline, last_events, last_note = t0 + self.timeout, 0.0, -1
+        selector = f"{RUN_LABEL}={self.run.run_id}"
+        by_name = {o.pod: o for o in observations}
+        while True:
+            pods = self.gateway.list(PODS, namespace=self.namespace, label_selector=selector)
+            for pod in pods:
+                obs = by_name.get(str(pod["metadata"]["name"]))
+                if obs is not None and not obs.finished:
+                    _update(obs, pod)
+                    obs.seconds = time.monotonic() - t0
+            now = time.monotonic()
+            pending = [o for o in observations if not o.finished]
+            if pending and now - last_events >= EVENT_INTERVAL and now - t0 >= EVENT_INTERVAL:
+                self._read_events(observations)
+                last_events = now
+                for obs in pending:
+                    if not obs.started and obs.known_cause() is not None:
+                        obs.sandbox_failed = True  # the kubelet would retry the same failure until the timeout
+            done = sum(1 for o in observations if o.finished)
+            if done != last_note:
+                self.notify(f"e2e: {done}/{len(observations)} sample pods done")
+                last_note = done
+            if done == len(observations):
+                break
+            if now >= deadline:
+                for obs in observations:
+                    if not obs.finished:
+                        obs.timed_out = True
+                self._read_events(observations)
+                break
+            time.sleep(self.poll_interval)
+        self._read_logs(observations)
+
+    def _read_events(self, observations: list[PodObservation]) -> None:
+        try:
+            events = self.gateway.list(EVENTS, namespace=self.namespace)
+        except ClusterAccessError as exc:
+            log.warning("cannot read the sample pods' events: %s", exc)
+            return
+        by_name = {o.pod: o for o in observations}
+        for obs in observations:
+            obs.events = []
+        for event in events:
+            obj = event.get("involvedObject") or event.get("regarding") or {}
+            owner = by_name.get(str(obj.get("name", "")))
+            if owner is not None and event.get("type") == "Warning":
+                owner.events.append({"reason": str(event.get("reason", "")),
+                                   "message": str(event.get("message") or event.get("note") or "")})
+
+    def _read_logs(self, observations: list[PodObservation]) -> None:
+        for obs in observations:
+            if not obs.started:
+                continue
+            try:
+                text = self.gateway.pod_log(self.namespace, obs.pod, podspec.CONTAINER, LOG_LIMIT_BYTES)
+            except ClusterAccessError as exc:
+                obs.output_problem = f"the pod's log could not be read: {exc}"
+                continue
+            obs.output, obs.output_problem = parse_output(text)
+
+
+def _update(obs: PodObservation, pod: dict[str, Any]) -> None:
+    status = pod.get("status") or {}
+    obs.phase = str(status.get("phase") or "Pending")
+    obs.node = str((pod.get("spec") or {}).get("nodeName") or obs.node or "") or None
+    raw = ((pod.get("metadata") or {}).get("annotations") or {}).get(podspec.STATUS_ANNOTATION)
+    if raw:
+        try:
+            parsed = json.loads(raw)
+            obs.network_status = parsed if isinstance(parsed, list) else None
+        except json.JSONDecodeError:
+            obs.network_status = None
+    for cs in status.get("containerStatuses") or []:
+        state = cs.get("state") or {}
+        if "running" in state or "terminated" in state:
+            obs.started = True
+        if "terminated" in state:
+            obs.terminated = dict(state["terminated"])
+        waiting = state.get("waiting") or {}
+        obs.waiting_reason = str(waiting.get("reason") or "")
+        obs.waiting_message = str(waiting.get("message") or "")
+    if obs.phase == "Failed" and not obs.started:
+        obs.waiting_message = obs.waiting_message or str(status.get("message") or status.get("reason") or "")
+
+
+def parse_output(text: str) -> tuple[dict[str, Any] | None, str]:
+    """The probe's JSON object (the last JSON line of the log), or why there is none."""
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(data, dict) and data.get("probe") == "multus-check-e2e":
+                return data, ""
+    tail = text.strip()[-400:]
+    return None, "the pod's log holds no probe result" + (f"; it ends with: {tail}" if tail else " (empty log)")

@@ -1,0 +1,111 @@
+"""Apply plans: server-side dry run of every change, then journal-first writes with preconditions.
+
+Order of events for a plan set:
+1. every change is sent once with `dryRun=All`; any refusal (conflict, invalid, forbidden)
+   stops everything before the first real write;
+2. per change: read the live object, stop if its resourceVersion is not the one planned against
+   (someone changed it since the diagnosis), write the journal entry, then PUT/POST with the
+   resourceVersion precondition, then record the server's new resourceVersion;
+3. if a change fails, the changes already applied are reverted (last first), and the journal says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from multus_check.errors import MultusCheckError
+from multus_check.fixes.journal import Entry, Journal
+from multus_check.fixes.model import Action, Change, Plan
+from multus_check.fixes.undo import UndoOutcome, revert
+from multus_check.kube.writes import Writer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ApplyOutcome:
+    applied: list[str] = field(default_factory=list)
+    stopped: str | None = None
+    rolled_back: UndoOutcome | None = None
+    dry_run_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped is None
+
+
+def changes_of(plans: list[Plan]) -> list[tuple[Plan, Change]]:
+    return [(p, c) for p in plans if p.refused is None for c in p.changes]
+
+
+def dry_run(plans: list[Plan], writer: Writer) -> list[str]:
+    """Ask the API server to validate every change without persisting anything."""
+    problems = []
+    for _, change in changes_of(plans):
+        try:
+            if change.action is Action.REPLACE:
+                writer.replace(change.after, change.planned_version or "", dry_run=True)
+            else:
+                writer.create(change.after, dry_run=True)
+        except MultusCheckError as exc:
+            problems.append(f"{change.ref}: {exc}")
+    return problems
+
+
+def apply(plans: list[Plan], writer: Writer, journal: Journal) -> ApplyOutcome:
+    outcome = ApplyOutcome()
+    outcome.dry_run_problems = dry_run(plans, writer)
+    if outcome.dry_run_problems:
+        outcome.stopped = "the server-side dry run refused: " + "; ".join(outcome.dry_run_problems)
+        return outcome
+    done: list[Entry] = []
+    for step, (plan, change) in enumerate(changes_of(plans), start=1):
+        problem = _apply_one(step, plan, change, writer, journal, done)
+        if problem is not None:
+            outcome.stopped = f"step {step} ({change.ref}) failed: {problem}"
+            if done:
+                outcome.rolled_back = _roll_back(done, writer, journal)
+            return outcome
+        outcome.applied.append(change.ref)
+    return outcome
+
+
+def _apply_one(step: int, plan: Plan, change: Change, writer: Writer, journal: Journal, done: list[Entry]) -> str | None:
+    before = None
+    if change.action is Action.REPLACE:
+        try:
+            before = writer.get(change.kind, change.namespace, change.name)
+        except MultusCheckError as exc:
+            return str(exc)
+        live_version = str((before.get("metadata") or {}).get("resourceVersion", ""))
+        if live_version != change.planned_version:
+            return (f"{change.ref} changed since the diagnosis (resourceVersion {change.planned_version} -> "
+                    f"{live_version}); nothing of it was overwritten; run multus-check --fix again")
+    entry = journal.add(Entry(step, plan.fix_id, change.action.value, change.kind, change.namespace, change.name,
+                              before, change.after))
+    try:
+        if change.action is Action.REPLACE:
+            result = writer.replace(change.after, change.planned_version or "")
+        else:
+            result = writer.create(change.after)
+    except MultusCheckError as exc:
+        entry.state, entry.error = "failed", str(exc)
+        journal.save()
+        return str(exc)
+    meta = result.get("metadata") or {}
+    entry.state = "applied"
+    entry.result_version = str(meta.get("resourceVersion", "")) or None
+    entry.result_uid = str(meta.get("uid", "")) or None
+    journal.save()
+    done.append(entry)
+    log.info("applied step %d: %s %s", step, change.action.value, change.ref)
+    return None
+
+
+def _roll_back(done: list[Entry], writer: Writer, journal: Journal) -> UndoOutcome:
+    outcome = UndoOutcome()
+    for entry in reversed(done):
+        revert(entry, writer, outcome, "rolled-back")
+        journal.save()
+    return outcome

@@ -1,0 +1,97 @@
+"""The fix journal: the state of every object before a fix touched it, written before the change.
+
+One JSON file per run under the run's report directory (`<report-dir>/fix-journal.json`). An
+entry is written (and flushed to disk with fsync and an atomic rename) *before* its change is
+sent, with state `pending`; it becomes `applied` with the resourceVersion the server gave the new
+object, `failed` when the server refused it, `rolled-back` when a later step failed, and
+`undone` after `multus-check undo`. `undo` needs nothing but this file and the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from multus_check.errors import UsageError
+
+JOURNAL_NAME = "fix-journal.json"
+FORMAT = "multus-check/fix-journal/v1"
+
+
+@dataclass
+class Entry:
+    step: int
+    fix_id: str
+    action: str  # replace | create
+    kind: str
+    namespace: str | None
+    name: str
+    before: dict[str, Any] | None  # the live object as read just before the change
+    after: dict[str, Any]  # what was sent
+    state: str = "pending"  # pending | applied | failed | rolled-back | undone
+    result_version: str | None = None
+    result_uid: str | None = None
+    error: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass
+class Journal:
+    path: Path
+    run_id: str
+    entries: list[Entry] = field(default_factory=list)
+    verified: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, report_dir: Path, run_id: str) -> Journal:
+        journal = cls(Path(report_dir) / JOURNAL_NAME, run_id)
+        journal.save()
+        return journal
+
+    @classmethod
+    def load(cls, path: Path) -> Journal:
+        try:
+            data = json.loads(Path(path).read_text())
+        except OSError as exc:
+            raise UsageError(f"cannot read the fix journal {path}: {exc.strerror}") from exc
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"the fix journal {path} is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise UsageError(f"{path} is not a multus-check fix journal ({FORMAT})")
+        entries = [Entry(**e) for e in data.get("entries", [])]
+        return cls(Path(path), str(data.get("run_id", "")), entries, dict(data.get("verified") or {}))
+
+    def add(self, entry: Entry) -> Entry:
+        self.entries.append(entry)
+        self.save()
+        return entry
+
+    def save(self) -> None:
+        """Write atomically and durably: the journal must survive a crash right after it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"format": FORMAT, "run_id": self.run_id, "entries": [asdict(e) for e in self.entries],
+                "verified": self.verified}
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            with tmp.open("w") as fh:
+                json.dump(data, fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise UsageError(f"cannot write the fix journal {self.path}: {exc.strerror}") from exc
+
+
+def find_journal(run_id_or_path: str, reports_root: Path = Path("reports")) -> Path:
+    """A journal by run id (under reports/<run-id>/), by report directory, or by file path."""
+    for candidate in (Path(run_id_or_path), Path(run_id_or_path) / JOURNAL_NAME, reports_root / run_id_or_path / JOURNAL_NAME):
+        if candidate.is_file():
+            return candidate
+    raise UsageError(f"no fix journal for {run_id_or_path!r}: looked for {reports_root / run_id_or_path / JOURNAL_NAME}; "
+                     "pass the run id printed by `multus-check --fix`, or --reports-root")

@@ -1,0 +1,139 @@
+"""What a fix is: a pure plan of object changes and manual steps, derived from findings.
+
+A `Fix` declares the check ids it repairs. `plan()` reads only the snapshot and the findings
+(and a `PlanContext` for the time stamp a rollout restart needs), so planning is pure and makes
+no request. Applying and undoing are generic over the `Change`s of a plan (see `apply.py` and
+`undo.py`): every change is a full-object replace from a known `before` to an `after`, or the
+creation of a new object, which is what makes an exact undo possible.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from multus_check.model import Finding, Status
+from multus_check.snapshot.model import Snapshot
+
+#: metadata the API server owns; dropped when comparing objects or writing them back
+SERVER_FIELDS = ("resourceVersion", "generation", "managedFields", "selfLink")
+
+
+class Action(enum.Enum):
+    REPLACE = "replace"
+    CREATE = "create"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object change: `before` is the object as planned against (None for a create)."""
+
+    action: Action
+    after: dict[str, Any]
+    why: str
+    before: dict[str, Any] | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.after.get("kind", ""))
+
+    @property
+    def namespace(self) -> str | None:
+        ns = (self.after.get("metadata") or {}).get("namespace")
+        return str(ns) if ns else None
+
+    @property
+    def name(self) -> str:
+        return str((self.after.get("metadata") or {}).get("name", ""))
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+    @property
+    def planned_version(self) -> str | None:
+        """The resourceVersion the plan was made against: apply stops if the object moved on."""
+        if self.before is None:
+            return None
+        rv = (self.before.get("metadata") or {}).get("resourceVersion")
+        return str(rv) if rv is not None else None
+
+
+@dataclass(frozen=True)
+class ManualStep:
+    """Something multus-check cannot do through the API; printed with exact commands."""
+
+    title: str
+    why: str
+    commands: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    fix_id: str
+    repairs: frozenset[str]
+    summary: str
+    changes: tuple[Change, ...] = ()
+    manual: tuple[ManualStep, ...] = ()
+    notes: tuple[str, ...] = ()
+    risk: str = "low"
+    reversible: bool = True
+    refused: str | None = None  # why the fix will not act, when it will not
+    #: set when the repair only shows after something runs (a DaemonSet rollout): checks still failing
+    #: right after apply are then reported `pending` with this reason instead of `fail`
+    pending: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.manual and self.refused is None
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Inputs a plan needs besides the snapshot, passed in so plan() stays pure."""
+
+    now: str = "1970-01-01T00:00:00Z"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Fix(abc.ABC):
+    """A repair for one or more checks. Subclasses implement `plan` only."""
+
+    id: str = ""
+    title: str = ""
+    repairs: frozenset[str] = frozenset()
+
+    @abc.abstractmethod
+    def plan(self, snap: Snapshot, findings: list[Finding], ctx: PlanContext) -> Plan:
+        """What would change and why; must not touch the cluster."""
+
+    def failing(self, findings: Iterable[Finding]) -> list[Finding]:
+        return [f for f in findings if f.check in self.repairs and f.status in (Status.FAIL, Status.WARN)]
+
+    def nothing(self, why: str = "nothing to repair") -> Plan:
+        return Plan(self.id, self.repairs, why)
+
+
+def strip_server_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy without the metadata the API server maintains (and without status)."""
+    out = copy.deepcopy(obj)
+    out.pop("status", None)
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        for key in SERVER_FIELDS:
+            meta.pop(key, None)
+    return out
+
+
+def same_object(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal up to the fields the server must change on every write (resourceVersion and kin)."""
+    return strip_server_fields(a) == strip_server_fields(b)
+
+
+def edited(obj: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy to edit into a change's `after` (the snapshot object is never mutated)."""
+    return copy.deepcopy(obj)

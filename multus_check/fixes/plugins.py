@@ -1,0 +1,133 @@
+"""install-cni-plugins: a DaemonSet that installs the reference CNI plugins and runs `dhcp daemon`.
+
+Repairs plugins.present and dhcp.daemon (multus-cni.md §5.1, §5.5, §8). Unlike the reference
+DHCP DaemonSet it has no amd64 nodeSelector: the init container picks the release archive for the
+node's own architecture (amd64, arm64, arm), and the version comes from the `cni-plugins`
+ConfigMap so users can move it without editing the DaemonSet. The plugins go into the bin dir
+Multus searches on the nodes; the daemon removes a stale socket before it starts, and mounts
+/run/netns with HostToContainer propagation so it sees the pods' network namespaces.
+`fixtures/manifests/cni-plugins-daemonset.yaml` is this module's output for the standard paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multus_check.checks.plugins import search_dirs
+from multus_check.fixes.model import Action, Change, Fix, Plan, PlanContext
+from multus_check.model import Finding
+from multus_check.snapshot.model import Snapshot
+
+NAMESPACE = "kube-system"
+NAME = "multus-check-cni-plugins"
+PLUGINS_VERSION = "v1.6.2"
+IMAGE = "alpine:3.20"
+LABELS = {"app": "multus-check-cni-plugins", "app.kubernetes.io/managed-by": "multus-check"}
+
+INSTALL = r"""set -eu
+case "$(uname -m)" in
+  x86_64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; armv7l|armv6l) arch=arm ;;
+  *) echo "unsupported architecture $(uname -m)" >&2; exit 1 ;;
+esac
+url="https://github.com/containernetworking/plugins/releases/download/${CNI_PLUGINS_VERSION}/cni-plugins-linux-${arch}-${CNI_PLUGINS_VERSION}.tgz"
+wget -q -O /tmp/plugins.tgz "$url"
+mkdir -p /tmp/plugins && tar -xzf /tmp/plugins.tgz -C /tmp/plugins
+for f in /tmp/plugins/*; do
+  name=$(basename "$f")
+  [ "$name" = flannel ] && continue  # flannel's own install-cni owns that one
+  cp "$f" "/host-bin/.$name.new" && mv -f "/host-bin/.$name.new" "/host-bin/$name"
+done
+"""
+DAEMON = "rm -f /run/cni/dhcp.sock; exec /host-bin/dhcp daemon"
+
+
+def config_map(version: str = PLUGINS_VERSION) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cni-plugins", "namespace": NAMESPACE, "labels": dict(LABELS)},
+            "data": {"version": version}}
+
+
+def daemonset(bin_dir: str) -> dict[str, Any]:
+    mount_bin = {"name": "cni-bin", "mountPath": "/host-bin"}
+    version_env = {"name": "CNI_PLUGINS_VERSION",
+                   "valueFrom": {"configMapKeyRef": {"name": "cni-plugins", "key": "version"}}}
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": dict(LABELS)},
+        "spec": {
+            "selector": {"matchLabels": {"app": LABELS["app"]}},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": dict(LABELS)},
+                "spec": {
+                    "hostNetwork": True,
+                    "priorityClassName": "system-node-critical",
+                    "tolerations": [{"operator": "Exists"}],
+                    "initContainers": [{"name": "install-plugins", "image": IMAGE, "command": ["/bin/sh", "-c", INSTALL],
+                                        "env": [version_env], "volumeMounts": [mount_bin]}],
+                    "containers": [{
+                        "name": "dhcp-daemon", "image": IMAGE, "command": ["/bin/sh", "-c", DAEMON],
+                        "securityContext": {"privileged": True},
+                        "resources": {"requests": {"cpu": "10m", "memory": "20Mi"}, "limits": {"memory": "50Mi"}},
+                        "volumeMounts": [
+                            mount_bin,
+                            {"name": "socket-dir", "mountPath": "/run/cni"},
+                            {"name": "netns", "mountPath": "/run/netns", "mountPropagation": "HostToContainer"},
+                        ],
+                    }],
+                    "volumes": [
+                        {"name": "cni-bin", "hostPath": {"path": bin_dir, "type": "DirectoryOrCreate"}},
+                        {"name": "socket-dir", "hostPath": {"path": "/run/cni", "type": "DirectoryOrCreate"}},
+                        {"name": "netns", "hostPath": {"path": "/run/netns", "type": "DirectoryOrCreate"}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+class InstallCniPlugins(Fix):
+    id = "install-cni-plugins"
+    title = "install the reference CNI plugins and run the CNI DHCP daemon on every node"
+    repairs = frozenset({"plugins.present", "dhcp.daemon"})
+
+    def plan(self, snap: Snapshot, findings: list[Finding], ctx: PlanContext) -> Plan:
+        if not self.failing(findings):
+            return self.nothing("plugins and DHCP daemon are in place")
+        if snap.get("DaemonSet", NAMESPACE, NAME) is not None:
+            return Plan(self.id, self.repairs, "already installed", refused=(
+                f"DaemonSet {NAMESPACE}/{NAME} exists but the checks still fail: see its pods' logs "
+                f"(`kubectl -n {NAMESPACE} logs ds/{NAME} -c install-plugins`)"))
+        bin_dirs = {name: search_dirs(snap, facts)[0] for name, facts in sorted(snap.nodes.items())}
+        if not bin_dirs:
+            return Plan(self.id, self.repairs, "cannot plan", refused="no node facts: the bin dir Multus uses is unknown")
+        chosen = set(bin_dirs.values())
+        if len(chosen) != 1:
+            return Plan(self.id, self.repairs, "cannot plan", refused="nodes use different CNI bin dirs (" + ", ".join(
+                f"{n}: {d}" for n, d in bin_dirs.items()) + "); install per node group")
+        bin_dir = chosen.pop()
+        changes = []
+        if snap.get("ConfigMap", NAMESPACE, "cni-plugins") is None:
+            changes.append(Change(Action.CREATE, config_map(), f"the plugin version the DaemonSet installs ({PLUGINS_VERSION})"))
+        changes.append(Change(Action.CREATE, daemonset(bin_dir),
+                              f"installs the reference plugins into {bin_dir} (the bin dir Multus searches) on every node, "
+                              "any architecture, and runs `dhcp daemon` on /run/cni/dhcp.sock"))
+        return Plan(self.id, self.repairs, f"install CNI plugins {PLUGINS_VERSION} into {bin_dir} and run the DHCP daemon",
+                    tuple(changes), pending="the DaemonSet's pods must run on every node first; re-run multus-check "
+                    f"after `kubectl -n {NAMESPACE} rollout status ds/{NAME}`",
+                    risk="low: adds a DaemonSet; existing binaries of the same name are replaced atomically")
+
+
+def manifest_yaml(bin_dir: str = "/opt/cni/bin") -> str:
+    """The manifests as YAML (fixtures/manifests/cni-plugins-daemonset.yaml is this for /opt/cni/bin)."""
+    import yaml
+
+    head = ("# Generated by multus_check.fixes.plugins.manifest_yaml(); `multus-check --fix` applies it with the bin dir\n"
+            "# Multus uses on the nodes (k3s with embedded flannel: /var/lib/rancher/k3s/data/cni).\n")
+    return head + yaml.safe_dump_all([config_map(), daemonset(bin_dir)], sort_keys=False, width=120)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(manifest_yaml())

@@ -1,0 +1,36 @@
+"""The sample pod and its ConfigMap, as applied to the cluster."""
+
+from __future__ import annotations
+
+import json
+
+from multus_check.collect.live.podspec import MANAGED_BY, RUN_LABEL
+from multus_check.e2e import podspec
+from multus_check.e2e.podspec import Target
+
+
+def test_sample_pod_requests_the_nad_as_net1_on_its_node_with_only_net_raw() -> None:
+    pod = podspec.sample_pod("multus-check", "r1", 0, Target("lan", "macvlan-lan", "node-a"), "img:1",
+                             ["10.43.0.10", "10.43.0.1"], 150)
+    meta, spec = pod["metadata"], pod["spec"]
+    assert json.loads(meta["annotations"][podspec.NETWORKS_ANNOTATION]) == [
+        {"name": "macvlan-lan", "namespace": "lan", "interface": "net1"}]
+    assert meta["labels"][MANAGED_BY] == "multus-check" and meta["labels"][RUN_LABEL] == "r1"
+    assert spec["nodeName"] == "node-a" and "hostNetwork" not in spec and spec["restartPolicy"] == "Never"
+    container = spec["containers"][0]
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_RAW"]}
+    cmd = container["command"]
+    assert cmd[:3] == ["python3", "-B", "/opt/multus-check/pod_probe.py"]
+    assert cmd.count("--route-to") == 2 and "10.43.0.10" in cmd
+    assert spec["volumes"][0]["configMap"]["name"] == podspec.configmap_name("r1")
+
+
+def test_configmap_ships_the_pod_probe_and_the_shared_multicast_probe() -> None:
+    cm = podspec.configmap_manifest("multus-check", "r1")
+    assert set(cm["data"]) == {"pod_probe.py", "probe_script.py"}
+    assert "def route_report" in cm["data"]["pod_probe.py"] and "def run_probes" in cm["data"]["probe_script.py"]
+
+
+def test_static_mac_annotation_is_the_exact_multus_selection_element() -> None:
+    text = podspec.static_mac_annotation("default", "macvlan-lan", "3a:21:36:0d:ee:87")
+    assert text == '[{"name": "macvlan-lan", "namespace": "default", "mac": "3a:21:36:0d:ee:87"}]'

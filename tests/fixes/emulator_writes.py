@@ -1,0 +1,127 @@
+"""The API emulator with the write semantics the fixers rely on, each proven in test_emulator_writes.py.
+
+kmock 0.8 merges patches naively, has no resourceVersion conflicts and no dry run for writes.
+This subclass serves the writes itself, the way the API server does:
+
+- PUT replaces the whole object; a `metadata.resourceVersion` that is not the stored one is a
+  409 with the API server's message; `dryRun=All` validates and stores nothing; uid and
+  creationTimestamp are kept, status is not writable through the main resource;
+- DELETE honours `preconditions` (uid, resourceVersion) with 409, and `dryRun=All`;
+- a dry-run POST of an object that exists is a 409 AlreadyExists;
+- PATCH answers 415: the fixers never patch (they replace with preconditions), so no test can
+  pass on kmock's naive merge;
+- `deployments`/`statefulsets` (for `attach`) and service accounts and cluster RBAC (for install-multus) are served, and `fail_write()` makes the next
+  real (non-dry-run) write to a path fail, for rollback tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import aiohttp.web
+import attrs
+from kmock import ResourceInfo
+from kmock._internal import rendering
+
+from tests.api.emulator import ClusterEmulator, _status
+
+WRITE_METHODS = ("PUT", "POST", "DELETE", "PATCH")
+
+
+@attrs.define(kw_only=True)
+class WriteEmulator(ClusterEmulator):
+    write_faults: list[tuple[str, re.Pattern[str], int]] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        self.resources["apps/v1/deployments"] = ResourceInfo(kind="Deployment", namespaced=True)
+        self.resources["apps/v1/statefulsets"] = ResourceInfo(kind="StatefulSet", namespaced=True)
+        self.resources["v1/serviceaccounts"] = ResourceInfo(kind="ServiceAccount", namespaced=True)
+        self.resources["rbac.authorization.k8s.io/v1/clusterroles"] = ResourceInfo(kind="ClusterRole", namespaced=False)
+        self.resources["rbac.authorization.k8s.io/v1/clusterrolebindings"] = ResourceInfo(kind="ClusterRoleBinding", namespaced=False)
+
+    def fail_write(self, method: str, path_regex: str, status: int = 422) -> None:
+        """The next real (not dry-run) `method` on a matching path fails with `status`."""
+        self.write_faults.append((method.upper(), re.compile(path_regex), status))
+
+    def writes(self, dry_run: bool | None = None) -> list[tuple[str, str, str]]:
+        """Write requests seen: all, only dry runs (True), or only real ones (False)."""
+        out = [c for c in self.calls if c[0] in WRITE_METHODS and "selfsubjectaccessreviews" not in c[1]]
+        if dry_run is None:
+            return out
+        return [c for c in out if ("dryRun=All" in c[2]) == dry_run]
+
+    async def _special(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
+        assert request.resource is not None
+        method, dry = request.method.value, request.params.get("dryRun") == "All"
+        if method == "PATCH":
+            return _status(415, "UnsupportedMediaType", "this test emulator refuses PATCH: fixes must replace with preconditions")
+        if not dry:
+            for i, (m, rx, code) in enumerate(self.write_faults):
+                if m == method and rx.search(request.url.path):
+                    del self.write_faults[i]
+                    return _status(code, "Invalid" if code == 422 else "InternalError", f"injected write failure {code}")
+        if method == "PUT" and request.name:
+            return await self._replace(request, dry)
+        if method == "DELETE" and request.name:
+            return await self._delete(request, dry)
+        if method == "POST" and dry and request.resource.plural != "selfsubjectaccessreviews":
+            meta = (request.data or {}).get("metadata", {})
+            if self._stored(request, meta.get("name")) is not None:
+                return _status(409, "AlreadyExists", f'{request.resource.plural} "{meta.get("name")}" already exists')
+        return await super()._special(request)
+
+    def _stored(self, request: rendering.Request, name: str | None) -> Any:
+        key = (request.resource, request.namespace, name)
+        obj = self._objects[key] if key in self._objects else None  # noqa: SIM401
+        return None if obj is None or obj.deleted else obj
+
+    async def _replace(self, request: rendering.Request, dry: bool) -> aiohttp.web.StreamResponse:
+        assert request.resource is not None
+        plural, body = request.resource.plural, request.data
+        async with self._lock:
+            obj = self._stored(request, request.name)
+            if obj is None:
+                return _status(404, "NotFound", f'{plural} "{request.name}" not found')
+            if not isinstance(body, dict) or body.get("metadata", {}).get("name") != request.name:
+                return _status(400, "BadRequest", "the name of the object does not match the name on the URL")
+            stored = copy.deepcopy(obj.raw)
+            wanted = body["metadata"].get("resourceVersion")
+            if wanted and wanted != stored["metadata"].get("resourceVersion"):
+                return _status(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{request.name}": the object '
+                               "has been modified; please apply your changes to the latest version and try again")
+            new = copy.deepcopy(body)
+            for key in ("uid", "creationTimestamp"):
+                new["metadata"][key] = stored["metadata"].get(key)
+            new.pop("status", None)
+            if "status" in stored:
+                new["status"] = stored["status"]
+            if dry:
+                new["metadata"]["resourceVersion"] = stored["metadata"].get("resourceVersion")
+                return aiohttp.web.json_response(new)
+            new["metadata"]["resourceVersion"] = str(next(self._rv))
+            obj.create(new)
+            raw = obj.raw
+        await self._buses[request.resource].put({"type": "MODIFIED", "object": raw})
+        return aiohttp.web.json_response(raw)
+
+    async def _delete(self, request: rendering.Request, dry: bool) -> aiohttp.web.StreamResponse:
+        assert request.resource is not None
+        pre = ((request.data or {}) if isinstance(request.data, dict) else {}).get("preconditions") or {}
+        async with self._lock:
+            obj = self._stored(request, request.name)
+            if obj is None:
+                return _status(404, "NotFound", f'{request.resource.plural} "{request.name}" not found')
+            raw = copy.deepcopy(obj.raw)
+            meta = raw["metadata"]
+            for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                if pre.get(field) and pre[field] != meta.get(field):
+                    return _status(409, "Conflict", f"Precondition failed: {label} in precondition: {pre[field]}, "
+                                   f"{label} in object meta: {meta.get(field)}")
+            if dry:
+                return aiohttp.web.json_response(raw)
+            obj.delete()
+        await self._buses[request.resource].put({"type": "DELETED", "object": raw})
+        return aiohttp.web.json_response(raw)
