@@ -14,8 +14,12 @@ LEASE = "e2e.lease"
 SERVICE_DNS = "e2e.service-dns"
 MDNS = "e2e.mdns"
 SSDP = "e2e.ssdp"
+POD_MULTICAST = "e2e.pod-multicast"
 
-E2E_CHECKS = (ATTACH, LEASE, SERVICE_DNS, MDNS, SSDP)
+#: judged per sample pod (one finding per NAD on a node)
+PER_POD_CHECKS = (ATTACH, LEASE, SERVICE_DNS, MDNS, SSDP)
+#: every e2e check; e2e.pod-multicast is judged per NAD across the sample pods of several nodes
+E2E_CHECKS = (*PER_POD_CHECKS, POD_MULTICAST)
 
 _SPECS = (
     (ATTACH, "a sample pod using the NAD starts with net1", Severity.CRITICAL,
@@ -36,6 +40,11 @@ _SPECS = (
     (SSDP, "an SSDP M-SEARCH from the pod's net1 gets answers", Severity.MEDIUM,
      "M-SEARCH ssdp:all to 239.255.255.250:1900 from net1; the report lists the responders and devices (USN, "
      "SERVER, LOCATION)."),
+    (POD_MULTICAST, "sample pods on different nodes hear each other's multicast on net1", Severity.HIGH,
+     "With one sample pod per node (--all-nodes), each pod joins 224.0.0.251 on net1 with a plain UDP socket and "
+     "sends mDNS queries naming itself; the finding is a sender-by-receiver matrix per NAD. A pair whose listening "
+     "windows never overlapped (pods started far apart) is 'not measured', never 'missed'. With fewer than two "
+     "nodes reached it is skipped with the reason."),
 )
 
 for _id, _title, _severity, _description in _SPECS:

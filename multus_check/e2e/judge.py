@@ -51,10 +51,12 @@ def _net1_status(obs: PodObservation) -> dict[str, Any] | None:
 
 def judge(observations: list[PodObservation], expect: Expectations) -> list[Finding]:
     out: list[Finding] = []
+    attached: list[bool] = []
     for obs in observations:
         attach = judge_attach(obs)
         out.append(attach)
         reached = attach.status is Status.PASS
+        attached.append(reached)
         ran = obs.output is not None
         why = f"Not reached: {ids.ATTACH} did not pass for {subject(obs)}."
         out.append(judge_lease(obs, expect) if reached else finding(ids.LEASE, Status.SKIP, subject(obs), why))
@@ -63,6 +65,9 @@ def judge(observations: list[PodObservation], expect: Expectations) -> list[Find
         for check_id, key in ((ids.MDNS, "mdns"), (ids.SSDP, "ssdp")):
             out.append(judge_multicast(obs, check_id, key) if reached else
                        finding(check_id, Status.SKIP, subject(obs), why))
+    for ref in dict.fromkeys(o.target.nad_ref for o in observations):
+        pods = [(i, o, attached[i]) for i, o in enumerate(observations) if o.target.nad_ref == ref]
+        out.append(judge_pod_multicast(ref, pods))
     return out
 
 
@@ -207,3 +212,75 @@ def judge_multicast(obs: PodObservation, check_id: str, key: str) -> Finding:
     return finding(check_id, Status.PASS, subj, f"{what} from {obs.pod}'s {IFNAME} answered by "
                    f"{', '.join(res.get('responders') or [])} in {res.get('first_answer_ms')} ms; found: "
                    f"{found or 'no named services'}.", **ev)
+
+
+#: a pair whose beacon windows overlapped less than this was not measured (4 beacons at 0.5 s)
+MIN_OVERLAP_S = 2.0
+CELL = {"heard": "yes", "missed": "NO", "not measured": "?", "error": "err"}
+POD_MULTICAST_REMEDIATION = (
+    "Multicast between the nodes' LAN NICs is filtered: check IGMP snooping / multicast filtering on the switch or "
+    "access point between the nodes (an IGMP querier on the LAN, or snooping off), promiscuous mode / forged "
+    "transmits / MAC spoofing on a hypervisor, and the NAD's macvlan mode (private and vepa stop pods that share a "
+    "master from hearing each other).")
+
+
+def judge_pod_multicast(ref: str, pods: list[tuple[int, PodObservation, bool]]) -> Finding:
+    """One finding per NAD: can the sample pods on different nodes hear each other's multicast?
+    `pods` holds (index, observation, attach passed) of this NAD's sample pods."""
+    cid, subj = ids.POD_MULTICAST, f"nad/{ref}"
+    nodes = sorted({o.node or o.target.node or "?" for _, o, _ in pods})
+    if len(nodes) < 2:
+        return finding(cid, Status.SKIP, subj, f"Needs sample pods on at least two nodes; this run placed one on "
+                       f"{', '.join(nodes)} (run with --all-nodes on a cluster with two or more nodes).")
+    reached = [(i, o) for i, o, ok in pods if ok and isinstance((o.output or {}).get("peers"), dict)]
+    reached_ids = {i for i, _ in reached}
+    unreached = sorted({_node(o) for i, o, _ in pods if i not in reached_ids})
+    if len(reached) < 2:
+        return finding(cid, Status.SKIP, subj, f"Not reached: fewer than two sample pods of NAD {ref} attached "
+                       f"({ids.ATTACH} did not pass on {', '.join(unreached)}).", unreached=unreached)
+    matrix = {_node(s): {_node(r): _pair(s, r) for _, r in reached if r is not s} for _, s in reached}
+    cells = [c for row in matrix.values() for c in row.values()]
+    ev: dict[str, Any] = {"matrix": matrix, "unreached": unreached}
+    table = _matrix_text(matrix)
+    tail = f" Not reached: {', '.join(unreached)}." if unreached else ""
+    missed = [f"{s} -> {r}" for s, row in matrix.items() for r, c in row.items() if c == "missed"]
+    if missed:
+        return finding(cid, Status.FAIL, subj, f"Multicast on net1 of NAD {ref} does not get from pod to pod across "
+                       f"nodes: {', '.join(missed)} never heard (rows send, columns receive):\n{table}{tail}",
+                       POD_MULTICAST_REMEDIATION, **ev)
+    if all(c == "heard" for c in cells):
+        return finding(cid, Status.PASS, subj, f"Sample pods of NAD {ref} on {len(reached)} nodes hear each other's "
+                       f"mDNS multicast on net1 (rows send, columns receive):\n{table}{tail}", **ev)
+    return finding(cid, Status.ERROR, subj, f"Could not measure multicast between every pair of sample pods of NAD "
+                   f"{ref} (? = their listening windows did not overlap, err = the pod's beacon failed):\n{table}{tail}",
+                   "Raise --e2e-peer-window when the sample pods start far apart (slow image pulls), or pre-pull "
+                   "the probe image.", **ev)
+
+
+def _node(obs: PodObservation) -> str:
+    return obs.node or obs.target.node or obs.pod
+
+
+def _pair(sender: PodObservation, receiver: PodObservation) -> str:
+    s, r = (sender.output or {})["peers"], (receiver.output or {})["peers"]
+    if r.get("error") and not r.get("heard"):
+        return "error"
+    if str(s.get("index")) in (r.get("heard") or {}):
+        return "heard"
+    if s.get("error") or not s.get("sent"):
+        return "error"
+    try:
+        overlap = min(float(s["ended"]), float(r["ended"])) - max(float(s["started"]), float(r["started"]))
+    except (KeyError, TypeError, ValueError):
+        return "not measured"
+    return "missed" if overlap >= MIN_OVERLAP_S else "not measured"
+
+
+def _matrix_text(matrix: dict[str, dict[str, str]]) -> str:
+    names = list(matrix)
+    width = max(len(n) for n in names)
+    lines = ["  " + " " * width + "  " + "  ".join(n.rjust(max(len(n), 3)) for n in names)]
+    for s in names:
+        cells = [("-" if r == s else CELL[matrix[s].get(r, "not measured")]).rjust(max(len(r), 3)) for r in names]
+        lines.append("  " + s.ljust(width) + "  " + "  ".join(cells))
+    return "\n".join(lines)

@@ -21,7 +21,7 @@ from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, cluster_dns_ip, kubernetes_service_ip, macvlan_masters, nads
 from multus_check.domain.node import NotCollected, default_route_iface, interfaces
 from multus_check.e2e import checks as ids
-from multus_check.e2e.arguments import DEFAULT_E2E_TIMEOUT, DEFAULT_PROBE_IMAGE, add_e2e_arguments
+from multus_check.e2e.arguments import DEFAULT_E2E_TIMEOUT, DEFAULT_PEER_WINDOW, DEFAULT_PROBE_IMAGE, add_e2e_arguments
 from multus_check.e2e.judge import Expectations, judge
 from multus_check.e2e.podspec import Target
 from multus_check.model import Finding, Status
@@ -82,7 +82,8 @@ def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding
 
     runner = E2ERun(gateway, str(_opt(args, "namespace", "multus-check")), str(_opt(args, "probe_image",
                     DEFAULT_PROBE_IMAGE)), float(_opt(args, "e2e_timeout", DEFAULT_E2E_TIMEOUT)), route_to,
-                    keep=bool(_opt(args, "keep", False)), poll_interval=poll_interval, notify=notify)
+                    keep=bool(_opt(args, "keep", False)), poll_interval=poll_interval, notify=notify,
+                    peer_window=float(_opt(args, "e2e_peer_window", DEFAULT_PEER_WINDOW)))
     findings = skipped + judge(runner.execute(targets), expect)
     for f in findings:
         if f.check == ids.ATTACH and f.status is Status.PASS and f.evidence.get("keep_mac_annotation"):

@@ -10,7 +10,13 @@ the pod's own command (no exec, no kubectl) and reports what the pod itself sees
   socket is connected to the IP (no packet is sent) and the source address the kernel picked
   names the egress interface; the matching /proc/net/route line corroborates it;
 - whether a cluster name resolves through the pod's resolv.conf (bounded in time);
-- the mDNS and SSDP probes of `probe_script.py` (shipped beside this file) on net1.
+- the mDNS and SSDP probes of `probe_script.py` (shipped beside this file) on net1;
+- with `--peer-index`/`--peers` (one sample pod per node): pod-to-pod multicast. Each pod
+  joins 224.0.0.251 on net1 with a plain UDP socket (as Home Assistant or avahi would) and
+  sends an mDNS query every half second naming itself and the peers it has heard; it stops
+  once it heard every peer and every peer said it heard it (plus a short linger), or at
+  the window's end. Its wall-clock window is reported so a pair whose windows never
+  overlapped is "not measured", never "missed".
 
 It imports only the standard library at start, so interface, route and DNS evidence is
 reported even when scapy is missing from the image. Exit status: 0 every part answered,
@@ -171,6 +177,111 @@ def resolv_conf() -> Json:
             "search": next((w[1:] for w in words if w[0] == "search"), [])}
 
 
+# ---------------------------------------------------------------- pod-to-pod multicast (stdlib only)
+
+MDNS_GROUP, MDNS_PORT = "224.0.0.251", 5353
+PEER_SERVICE = "_multus-check._udp.local"
+BEACON_INTERVAL = 0.5
+LINGER_BEACONS = 3
+
+
+def beacon_name(group: str, index: int, heard: Sequence[int]) -> str:
+    """`h<hex mask of heard indices>.mc-<group>-<index>._multus-check._udp.local`."""
+    mask = sum(1 << i for i in heard)
+    return f"h{mask:x}.mc-{group}-{index}.{PEER_SERVICE}"
+
+
+def encode_query(name: str) -> bytes:
+    """A plain mDNS query (id 0, one PTR question, QU bit clear), as any responder sends it."""
+    qname = b"".join(bytes([len(label)]) + label.encode("ascii") for label in name.split(".")) + b"\0"
+    return struct.pack("!6H", 0, 0, 1, 0, 0, 0) + qname + struct.pack("!2H", 12, 1)
+
+
+def parse_beacon(data: bytes, group: str) -> tuple[int, list[int]] | None:
+    """(sender index, indices it heard) of a peer beacon of this group; None for other packets."""
+    if len(data) < 13 or struct.unpack("!H", data[2:4])[0] & 0x8000:  # answers are not beacons
+        return None
+    labels: list[str] = []
+    pos = 12
+    while pos < len(data) and data[pos] != 0 and len(labels) < 8:
+        n = data[pos]
+        if n & 0xC0:
+            return None
+        labels.append(data[pos + 1:pos + 1 + n].decode("ascii", "replace"))
+        pos += 1 + n
+    name = ".".join(labels)
+    prefix = f"mc-{group}-"
+    if len(labels) < 2 or not name.endswith(PEER_SERVICE) or not labels[1].startswith(prefix):
+        return None
+    try:
+        index, mask = int(labels[1][len(prefix):]), int(labels[0][1:], 16)
+    except ValueError:
+        return None
+    return index, [i for i in range(mask.bit_length()) if mask >> i & 1]
+
+
+class Peers(threading.Thread):
+    """Beacon and listen on net1 until every peer heard us and we heard every peer, or the window ends."""
+
+    def __init__(self, iface_ip: str, group: str, index: int, peers: Sequence[int], window: float) -> None:
+        super().__init__(daemon=True)
+        self.iface_ip, self.group, self.index, self.window = iface_ip, group, index, window
+        self.peers = sorted(set(peers) - {index})
+        self.heard: dict[int, Json] = {}
+        self.acked: set[int] = set()
+        self.result: Json = {"index": index, "group": group, "peers": self.peers, "sent": 0, "error": None}
+
+    def run(self) -> None:
+        self.result["started"] = time.time()
+        try:
+            self._loop()
+        except OSError as exc:
+            self.result["error"] = f"{type(exc).__name__}: {exc}"
+        self.result["ended"] = time.time()
+        self.result["heard"] = {str(i): v for i, v in sorted(self.heard.items())}
+        self.result["acked_by"] = sorted(self.acked)
+
+    def _socket(self) -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("", MDNS_PORT))
+        mreq = socket.inet_aton(MDNS_GROUP) + socket.inet_aton(self.iface_ip)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(self.iface_ip))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+        return s
+
+    def _loop(self) -> None:
+        t0, linger = time.monotonic(), LINGER_BEACONS
+        with self._socket() as s:
+            while time.monotonic() - t0 < self.window:
+                s.sendto(encode_query(beacon_name(self.group, self.index, sorted(self.heard))), (MDNS_GROUP, MDNS_PORT))
+                self.result["sent"] += 1
+                self._listen(s, time.monotonic() + BEACON_INTERVAL, t0)
+                if set(self.peers) <= set(self.heard) and set(self.peers) <= self.acked:
+                    linger -= 1
+                    if linger < 0:
+                        return
+
+    def _listen(self, s: socket.socket, until: float, t0: float) -> None:
+        while (left := until - time.monotonic()) > 0:
+            s.settimeout(left)
+            try:
+                data, (src, _port) = s.recvfrom(9000)
+            except TimeoutError:
+                return
+            beacon = parse_beacon(data, self.group)
+            if beacon is None or beacon[0] == self.index or beacon[0] not in self.peers:
+                continue
+            sender, heard = beacon
+            self.heard.setdefault(sender, {"from": src, "first_ms": round((time.monotonic() - t0) * 1000)})
+            if self.index in heard:
+                self.acked.add(sender)
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -184,12 +295,18 @@ def multicast(iface: str, timeout: float) -> Json:
     return result
 
 
-def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeout: float) -> Json:
+def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeout: float,
+            peer: tuple[str, int, list[int], float] | None = None) -> Json:
+    """`peer`: (group, own index, peer indices, window seconds) for the pod-to-pod phase."""
     t0 = time.monotonic()
     resolution = Resolution(name) if name else None
     if resolution is not None:
         resolution.start()
     net1 = interface(iface)
+    peers = None
+    if peer is not None and net1.get("present") and net1.get("ipv4"):
+        peers = Peers(str(net1["ipv4"]), *peer)
+        peers.start()
     out: Json = {"probe": "multus-check-e2e", "version": 1, "node": os.environ.get("MULTUS_CHECK_NODE"),
                  "interfaces": {iface: net1, "eth0": interface("eth0")}, "routes": route_report(ips),
                  "resolv_conf": resolv_conf()}
@@ -199,6 +316,11 @@ def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeo
         out["multicast"] = {"error": f"{iface} is missing or has no IPv4 address; nothing was sent"}
     if resolution is not None:
         out["dns"] = resolution.outcome(t0 + max(dns_timeout, 0.1))
+    if peers is not None:
+        peers.join(peers.window + 2)
+        out["peers"] = peers.result
+    elif peer is not None:
+        out["peers"] = {"index": peer[1], "group": peer[0], "error": f"{iface} is missing or has no IPv4 address"}
     out["seconds"] = round(time.monotonic() - t0, 3)
     return out
 
@@ -221,8 +343,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--resolve", default="kubernetes.default.svc", help="name to resolve ('' to skip)")
     ap.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a first mDNS/SSDP answer")
     ap.add_argument("--dns-timeout", type=float, default=4.0, help="seconds to wait for the name to resolve")
+    ap.add_argument("--peer-group", default="", help="token shared by the sample pods of one NAD")
+    ap.add_argument("--peer-index", type=int, default=-1, help="this pod's index among the sample pods")
+    ap.add_argument("--peers", default="", help="comma-separated indices of the peer pods on other nodes")
+    ap.add_argument("--peer-window", type=float, default=30.0, help="seconds to beacon and listen at most")
     a = ap.parse_args(argv)
-    out = collect(a.iface, a.route_to, a.resolve, a.timeout, a.dns_timeout)
+    peer = None
+    if a.peer_group and a.peer_index >= 0 and a.peers:
+        peer = (a.peer_group, a.peer_index, [int(i) for i in a.peers.split(",") if i.strip()], a.peer_window)
+    out = collect(a.iface, a.route_to, a.resolve, a.timeout, a.dns_timeout, peer)
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
     return exit_code(out)

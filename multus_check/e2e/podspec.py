@@ -13,6 +13,7 @@ is pinned to its node with `nodeName`, and keeps only NET_RAW (scapy's packet so
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,11 +71,38 @@ def networks_annotation(target: Target) -> str:
     return json.dumps([{"name": target.nad_name, "namespace": target.nad_namespace, "interface": IFNAME}])
 
 
+@dataclass(frozen=True)
+class PeerPlan:
+    """The pod-to-pod multicast phase of one sample pod: its group (one per NAD), its index and
+    the indices of the sample pods of the same NAD on other nodes."""
+
+    group: str
+    index: int
+    peers: tuple[int, ...]
+    window: float
+
+
+def peer_plans(run_id: str, targets: list[Target], window: float) -> dict[int, PeerPlan]:
+    """Pod index -> its peer plan, for the NADs whose sample pods sit on two or more nodes."""
+    plans: dict[int, PeerPlan] = {}
+    for ref in dict.fromkeys(t.nad_ref for t in targets):
+        members = [i for i, t in enumerate(targets) if t.nad_ref == ref]
+        if len({targets[i].node for i in members}) < 2:
+            continue
+        group = hashlib.sha256(f"{run_id}/{ref}".encode()).hexdigest()[:8]
+        for i in members:
+            plans[i] = PeerPlan(group, i, tuple(j for j in members if targets[j].node != targets[i].node), window)
+    return plans
+
+
 def sample_pod(namespace: str, run_id: str, index: int, target: Target, image: str, route_to: list[str],
-               deadline: float, probe_timeout: float = 2.0) -> dict[str, Any]:
+               deadline: float, probe_timeout: float = 2.0, peer: PeerPlan | None = None) -> dict[str, Any]:
     command = ["python3", "-B", f"{CODE_MOUNT}/{ENTRY}", "--iface", IFNAME, "--timeout", f"{probe_timeout:g}"]
     for ip in route_to:
         command += ["--route-to", ip]
+    if peer is not None and peer.peers:
+        command += ["--peer-group", peer.group, "--peer-index", str(peer.index),
+                    "--peers", ",".join(map(str, peer.peers)), "--peer-window", f"{peer.window:g}"]
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "activeDeadlineSeconds": max(1, int(deadline)),

@@ -80,6 +80,7 @@ class E2ERun:
     route_to: list[str]
     keep: bool = False
     poll_interval: float = 0.25
+    peer_window: float = 30.0
     notify: Callable[[str], None] = lambda text: None
     run: Run | None = None
 
@@ -107,8 +108,10 @@ class E2ERun:
         self._ensure_namespace()
         self.gateway.create(CONFIGMAPS, self.namespace, podspec.configmap_manifest(self.namespace, run_id))
         deadline = self.timeout + 30
+        peers = podspec.peer_plans(run_id, [o.target for o in observations], self.peer_window)
         for index, obs in enumerate(observations):
-            pod = podspec.sample_pod(self.namespace, run_id, index, obs.target, self.image, self.route_to, deadline)
+            pod = podspec.sample_pod(self.namespace, run_id, index, obs.target, self.image, self.route_to, deadline,
+                                     peer=peers.get(index))
             try:
                 self.gateway.create(PODS, self.namespace, pod)
                 obs.phase, obs.node = "Pending", obs.target.node

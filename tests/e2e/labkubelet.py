@@ -124,6 +124,9 @@ class LabKubelet:
                     task.add_done_callback(tasks.discard)
                 await asyncio.sleep(0.02)
         finally:
+            # let running pods finish their CNI DEL (a thread cannot be cancelled), then give up
+            if tasks:
+                await asyncio.wait(set(tasks), timeout=15)
             for task in tasks:
                 task.cancel()
 

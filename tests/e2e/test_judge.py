@@ -7,6 +7,8 @@ import json
 
 from multus_check.e2e import checks as ids
 from multus_check.e2e.judge import Expectations, judge
+from multus_check.e2e.podspec import Target
+from multus_check.e2e.runner import PodObservation as Observation
 from multus_check.model import Finding, Status
 from tests.e2e.samples import API_IP, DNS_IP, NET1_MAC, network_status, observation, probe_output
 
@@ -20,7 +22,9 @@ def by_check(findings: list[Finding]) -> dict[str, Finding]:
 
 def test_healthy_pod_passes_every_check_and_prints_the_static_mac_annotation() -> None:
     got = by_check(judge([observation()], LAN))
-    assert {c: f.status for c, f in got.items()} == {c: Status.PASS for c in ids.E2E_CHECKS}
+    assert {c: f.status for c, f in got.items()} == {c: Status.PASS for c in ids.PER_POD_CHECKS} | {
+        ids.POD_MULTICAST: Status.SKIP}
+    assert "--all-nodes" in got[ids.POD_MULTICAST].message
     keep = json.loads(got[ids.ATTACH].evidence["keep_mac_annotation"])
     assert keep == [{"name": "macvlan-lan", "namespace": "default", "mac": NET1_MAC}]
     assert got[ids.ATTACH].evidence["keep_mac_annotation"] in got[ids.ATTACH].message
@@ -94,3 +98,61 @@ def test_probe_that_could_not_run_is_an_error_never_a_pass() -> None:
     unreadable = by_check(judge([observation(output=None, output_problem="the pod's log holds no probe result")],
                                 LAN))
     assert unreadable[ids.ATTACH].status is Status.ERROR
+
+
+# -- pod-to-pod multicast across nodes ------------------------------------------------------------
+
+
+def peer_pod(index: int, node: str, heard: dict[int, str], *, started: float = 100.0, ended: float = 110.0,
+             error: str | None = None, attached: bool = True) -> Observation:
+    out = probe_output()
+    out["peers"] = {"index": index, "group": "ab12cd34", "peers": [], "sent": 20, "error": error,
+                    "started": started, "ended": ended,
+                    "heard": {str(i): {"from": ip, "first_ms": 40} for i, ip in heard.items()}}
+    obs = observation(out, node=node, target=Target("default", "macvlan-lan", node), pod=f"p-{index}")
+    if not attached:
+        obs.output["interfaces"]["net1"] = {"name": "net1", "present": False}
+    return obs
+
+
+def matrix_finding(observations: list[Observation]) -> Finding:
+    lan = Expectations(DNS_IP, API_IP, {("default/macvlan-lan", o.node or ""): [ipaddress.IPv4Network("192.168.77.0/24")]
+                                        for o in observations}, {})
+    found = [f for f in judge(observations, lan) if f.check == ids.POD_MULTICAST]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_three_nodes_hearing_each_other_pass_with_the_matrix_in_the_message() -> None:
+    f = matrix_finding([peer_pod(0, "n-a", {1: "x", 2: "y"}), peer_pod(1, "n-b", {0: "x", 2: "y"}),
+                        peer_pod(2, "n-c", {0: "x", 1: "y"})])
+    assert f.status is Status.PASS and f.subject == "nad/default/macvlan-lan"
+    assert f.evidence["matrix"] == {"n-a": {"n-b": "heard", "n-c": "heard"}, "n-b": {"n-a": "heard", "n-c": "heard"},
+                                    "n-c": {"n-a": "heard", "n-b": "heard"}}
+    rows = f.message.splitlines()
+    assert rows[1].split() == ["n-a", "n-b", "n-c"] and rows[2].split() == ["n-a", "-", "yes", "yes"]
+
+
+def test_one_direction_missing_over_overlapping_windows_fails_naming_the_pair() -> None:
+    f = matrix_finding([peer_pod(0, "n-a", {1: "x"}), peer_pod(1, "n-b", {})])
+    assert f.status is Status.FAIL and "n-a -> n-b" in f.message and "IGMP snooping" in f.remediation
+    assert f.evidence["matrix"]["n-a"]["n-b"] == "missed" and f.evidence["matrix"]["n-b"]["n-a"] == "heard"
+
+
+def test_windows_that_never_overlapped_are_not_measured_never_missed_or_passed() -> None:
+    f = matrix_finding([peer_pod(0, "n-a", {}, started=100, ended=130), peer_pod(1, "n-b", {}, started=129, ended=159)])
+    assert f.status is Status.ERROR and f.evidence["matrix"]["n-a"]["n-b"] == "not measured"
+    assert "--e2e-peer-window" in f.remediation
+
+
+def test_a_beacon_that_could_not_start_is_an_error_not_a_miss() -> None:
+    f = matrix_finding([peer_pod(0, "n-a", {}, error="OSError: [Errno 98] Address in use"), peer_pod(1, "n-b", {})])
+    assert f.status is Status.ERROR and f.evidence["matrix"]["n-b"]["n-a"] == "error"
+
+
+def test_pods_that_did_not_attach_leave_the_matrix_not_reached() -> None:
+    f = matrix_finding([peer_pod(0, "n-a", {}), peer_pod(1, "n-b", {}, attached=False)])
+    assert f.status is Status.SKIP and "n-b" in f.message
+    three = matrix_finding([peer_pod(0, "n-a", {1: "x"}), peer_pod(1, "n-b", {0: "y"}),
+                            peer_pod(2, "n-c", {}, attached=False)])
+    assert three.status is Status.PASS and three.evidence["unreached"] == ["n-c"] and "Not reached: n-c" in three.message

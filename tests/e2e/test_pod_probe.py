@@ -55,3 +55,23 @@ def test_exit_code_says_net1_missing_apart_from_no_answer() -> None:
     ok = {"interfaces": {"net1": {"present": True, "ipv4": "192.168.77.5"}},
           "multicast": {"mdns": {"outcome": "answered"}, "ssdp": {"outcome": "no-answer"}}, "dns": {"error": None}}
     assert pod_probe.exit_code(ok) == 3
+
+
+def test_peer_beacons_round_trip_and_other_groups_or_answers_are_ignored() -> None:
+    name = pod_probe.beacon_name("ab12cd34", 5, [0, 2, 7])
+    assert name == "h85.mc-ab12cd34-5._multus-check._udp.local"
+    packet = pod_probe.encode_query(name)
+    assert pod_probe.parse_beacon(packet, "ab12cd34") == (5, [0, 2, 7])
+    assert pod_probe.parse_beacon(packet, "ffffffff") is None, "another NAD's group"
+    answer = packet[:2] + b"\x84\x00" + packet[4:]
+    assert pod_probe.parse_beacon(answer, "ab12cd34") is None, "a response is not a beacon"
+    assert pod_probe.parse_beacon(b"\x00" * 12, "ab12cd34") is None
+    assert pod_probe.parse_beacon(pod_probe.encode_query("_services._dns-sd._udp.local"), "ab12cd34") is None
+
+
+def test_a_beacon_is_a_well_formed_mdns_query_scapy_can_read() -> None:
+    from scapy.layers.dns import DNS
+
+    dns = DNS(pod_probe.encode_query(pod_probe.beacon_name("ab12cd34", 1, [])))
+    assert dns.qr == 0 and dns.qdcount == 1 and dns.qd[0].qtype == 12
+    assert dns.qd[0].qname == b"h0.mc-ab12cd34-1._multus-check._udp.local."
