@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -41,7 +42,12 @@ def add_node_arguments(parser: argparse.ArgumentParser, lab: bool = False) -> No
         g.add_argument("--nad-config", metavar="FILE",
                        help="the NAD's spec.config as a file (`kubectl get net-attach-def NAME -o "
                             "jsonpath='{.spec.config}' > nad.json`)")
-        g.add_argument("--nad", metavar="NAME", help="read the NAD from the cluster (not available yet: use --nad-config)")
+        g.add_argument("--nad", metavar="[NS/]NAME",
+                       help="read the NAD's config from the cluster (namespace default unless given), through "
+                            "--kubeconfig/--context or the pod's service account")
+        g.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for --nad (default: $KUBECONFIG, "
+                       "~/.kube/config, in-cluster)")
+        g.add_argument("--context", metavar="NAME", help="kubeconfig context for --nad")
         g.add_argument("--cni-bin-dir", action="append", default=[], metavar="DIR",
                        help="CNI_PATH dir, repeatable (default: those of /opt/cni/bin and "
                             "/var/lib/rancher/k3s/data/cni that exist)")
@@ -61,9 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.snapshot:
         raise UsageError("`multus-check node` judges this host; --snapshot is for the cluster analysis")
-    if args.nad and not args.nad_config:
-        raise UsageError("--nad NAME needs cluster access, which `node` does not have yet; pass the NAD's config "
-                         "with --nad-config FILE (kubectl get net-attach-def NAME -o jsonpath='{.spec.config}')")
+    if args.nad and args.nad_config:
+        raise UsageError("pass either --nad [NS/]NAME (read from the cluster) or --nad-config FILE, not both")
     if args.trials < 1:
         raise UsageError("--trials must be at least 1")
     if os.geteuid() != 0:
@@ -92,18 +97,19 @@ def node_results(args: argparse.Namespace, notes: list[str] | None = None) -> An
     from multus_check.probes import checks as datapath_checks
     from multus_check.report.results import Results
 
-    conf_text = _read_conf(args.nad_config) if args.nad_config else None
+    nad = _nad_source(args)
     findings: list[Finding] = []
     if not args.no_static:
-        findings += _static(args, conf_text)
-    findings += _datapath(args, conf_text)
+        findings += _static(args, nad)
+    findings += _datapath(args, nad)
     findings = [f for f in findings if _selected(f.check, args)]
     titles = {s.id: s.title for s in registry.all_checks() if s.kind == "node" or s.id in NODE_STATIC_CHECKS}
     titles = {k: v for k, v in titles.items() if _selected(k, args) and (k in datapath_checks.LAYERS
                                                                           or k == datapath_checks.CLEANUP
                                                                           or not args.no_static)}
-    source = {"kind": "node", "node": args.node, "nad_config": args.nad_config, "node_netns": args.node_netns,
-              "description": f"node {args.node}" + (f" with {args.nad_config}" if args.nad_config else "")}
+    source = {"kind": "node", "node": args.node, "nad_config": args.nad_config, "nad": nad.ref if nad else None,
+              "node_netns": args.node_netns,
+              "description": f"node {args.node}" + (f" with {nad.label}" if nad else "")}
     return Results.build(findings, source=source, checks=titles, notes=list(notes or []))
 
 
@@ -113,6 +119,28 @@ def _selected(check_id: str, args: argparse.Namespace) -> bool:
     return (not args.check or matches(check_id, args.check)) and not matches(check_id, args.skip)
 
 
+@dataclass(frozen=True)
+class NadSource:
+    """The NAD config under test: from --nad-config FILE or read from the cluster with --nad."""
+
+    config: str
+    label: str  # for messages: the file, or "NAD ns/name"
+    namespace: str = "local"
+    name: str = "nad-config"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def _nad_source(args: argparse.Namespace) -> NadSource | None:
+    if args.nad_config:
+        return NadSource(_read_conf(args.nad_config), args.nad_config)
+    if getattr(args, "nad", None):
+        return nad_from_cluster(args.nad, getattr(args, "kubeconfig", None), getattr(args, "context", None))
+    return None
+
+
 def _read_conf(path: str) -> str:
     try:
         return Path(path).read_text()
@@ -120,12 +148,49 @@ def _read_conf(path: str) -> str:
         raise UsageError(f"cannot read --nad-config {path}: {exc.strerror}") from exc
 
 
-def _static(args: argparse.Namespace, conf_text: str | None) -> list[Finding]:
+def nad_from_cluster(ref: str, kubeconfig: str | None, context: str | None, gateway: Any = None) -> NadSource:
+    """Read NAD `[ns/]name` through the gateway; every way this can fail is a UsageError naming the cause."""
+    from multus_check.errors import Forbidden, NotFound
+    from multus_check.kube import Gateway, load_target
+    from multus_check.kube.resources import CRDS, NAD_CRD_NAME, NADS
+
+    namespace, _, name = ref.rpartition("/")
+    namespace = namespace or "default"
+    if not name:
+        raise UsageError(f"--nad {ref!r}: expected NAME or NAMESPACE/NAME")
+    gw = gateway or Gateway(load_target(kubeconfig, context))
+    try:
+        try:
+            obj = gw.get(NADS, namespace, name)
+        except NotFound:
+            try:
+                gw.get(CRDS, None, NAD_CRD_NAME)
+            except NotFound:
+                raise UsageError(f"--nad {namespace}/{name}: the NetworkAttachmentDefinition CRD is not installed "
+                                 "(check nad.crd; `multus-check --fix` installs Multus with it)") from None
+            except Forbidden:
+                pass
+            raise UsageError(f"--nad {namespace}/{name}: no such NetworkAttachmentDefinition "
+                             "(`kubectl get net-attach-def -A` lists them)") from None
+        except Forbidden as exc:
+            raise UsageError(f"--nad {namespace}/{name}: not allowed to read it ({exc}); grant get on "
+                             "network-attachment-definitions.k8s.cni.cncf.io (fixtures/rbac/readonly.yaml) or pass "
+                             "--nad-config FILE") from None
+    finally:
+        if gateway is None:
+            gw.close()
+    config = (obj.get("spec") or {}).get("config")
+    if not isinstance(config, str) or not config.strip():
+        raise UsageError(f"NAD {namespace}/{name} has no spec.config string; nothing to probe with (see nad.config-valid)")
+    return NadSource(config, f"NAD {namespace}/{name}", namespace, name)
+
+
+def _static(args: argparse.Namespace, nad: NadSource | None) -> list[Finding]:
     from multus_check.collect.host import collect_host_facts
     from multus_check.engine import run_checks
 
     facts = collect_host_facts(args.node, netns=args.node_netns)
-    snap = host_snapshot(facts, conf_text)
+    snap = host_snapshot(facts, nad)
     if args.save_snapshot:
         from multus_check.snapshot import write_snapshot
 
@@ -133,19 +198,19 @@ def _static(args: argparse.Namespace, conf_text: str | None) -> list[Finding]:
     return run_checks(snap, include=NODE_STATIC_CHECKS)
 
 
-def host_snapshot(facts: NodeFacts, conf_text: str | None) -> Snapshot:
-    """A snapshot of this one host; the NAD from --nad-config stands in for the cluster's NADs."""
+def host_snapshot(facts: NodeFacts, nad: NadSource | None) -> Snapshot:
+    """A snapshot of this one host; the NAD under test stands in for the cluster's NADs."""
     here = "this host only (multus-check node)"
     snap = Snapshot(source={"kind": "node", "node": facts.name}, nodes={facts.name: facts})
     snap.sections[f"node/{facts.name}"] = Section(SectionState.OK)
     snap.sections["cluster/nodes"] = Section(SectionState.OK, here)
-    if conf_text is None:
+    if nad is None:
         snap.sections["cluster/network-attachment-definitions"] = Section(
-            SectionState.NOT_COLLECTED, "pass the NAD's config with --nad-config FILE")
+            SectionState.NOT_COLLECTED, "pass --nad [NS/]NAME or --nad-config FILE")
     else:
-        snap.sections["cluster/network-attachment-definitions"] = Section(SectionState.OK, "from --nad-config")
+        snap.sections["cluster/network-attachment-definitions"] = Section(SectionState.OK, f"from {nad.label}")
         snap.objects.append({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-                             "metadata": {"name": "nad-config", "namespace": "local"}, "spec": {"config": conf_text}})
+                             "metadata": {"name": nad.name, "namespace": nad.namespace}, "spec": {"config": nad.config}})
     return snap
 
 
@@ -156,16 +221,17 @@ def cni_path(args: argparse.Namespace) -> list[str]:
     return dirs
 
 
-def _datapath(args: argparse.Namespace, conf_text: str | None) -> list[Finding]:
+def _datapath(args: argparse.Namespace, nad: NadSource | None) -> list[Finding]:
     from multus_check.probes import checks as c
     from multus_check.probes import cni, datapath, judge
 
-    if conf_text is None:
+    if nad is None:
         return [Finding(cid, Status.SKIP, Severity.INFO, f"node/{args.node}",
-                        "The data path was not probed: pass --nad-config FILE with the NAD's spec.config.")
+                        "The data path was not probed: pass --nad [NS/]NAME or --nad-config FILE with the NAD's "
+                        "spec.config.")
                 for cid in (*c.LAYERS, c.CLEANUP)]
     try:
-        conf = cni.parse_netconf(conf_text, args.nad_config)
+        conf = cni.parse_netconf(nad.config, nad.label)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     opts = datapath.DatapathOptions(

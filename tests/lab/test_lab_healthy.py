@@ -90,3 +90,27 @@ def test_node_command_against_the_lab_prints_one_finding_per_layer(
                         "datapath.attach": "pass", "datapath.lease": "pass", "datapath.routes": "warn",
                         "datapath.mdns": "pass", "datapath.cleanup": "pass"}
     assert {f["subject"] for f in out["findings"]} == {"node/labnode"}
+
+
+def test_node_command_reads_the_nad_from_the_cluster_with_nad_name(
+        healthy_lab: LabState, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--nad NS/NAME` instead of a file: the config comes from the API (emulator), the probe is the same."""
+    from multus_check import cli
+    from tests.api.emulator import ClusterEmulator
+    from tests.api.harness import EmulatorHarness
+
+    em = ClusterEmulator()
+    em.install_nad_crd()
+    em.put({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": "macvlan-lan", "namespace": "home"}, "spec": {"config": healthy_lab.nad_config.read_text()}})
+    with EmulatorHarness(em, tmp_path / "kubeconfig") as h:
+        code = cli.main(["node", "--nad", "home/macvlan-lan", "--kubeconfig", str(h.kubeconfig), "--cni-bin-dir",
+                         str(healthy_lab.cni_bin), "--node-netns", healthy_lab.node_ns, "--pod-netns-prefix",
+                         healthy_lab.pod_ns_prefix, "--lan-subnet", healthy_lab.subnet, "--no-static", "--node",
+                         "labnode", "--format", "json", "--report-dir", str(tmp_path), "--no-probe"])
+    out = json.loads(capsys.readouterr().out)
+    statuses = {f["check"]: f["status"] for f in out["findings"]}
+    assert code == 0, statuses
+    assert statuses["datapath.attach"] == "pass" and statuses["datapath.lease"] == "pass"
+    assert out["source"]["nad"] == "home/macvlan-lan" and "NAD home/macvlan-lan" in out["source"]["description"]
+    assert em.count_calls("GET", "network-attachment-definitions/macvlan-lan") == 1

@@ -1,0 +1,85 @@
+"""`multus-check node --nad [NS/]NAME`: the NAD's config read from the cluster, and every way that fails."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from multus_check import cli
+from multus_check.commands.node import nad_from_cluster
+from multus_check.errors import Unreachable, UsageError
+from tests.api.emulator import ClusterEmulator
+from tests.api.harness import EmulatorHarness
+
+CONFIG = json.dumps({"cniVersion": "0.3.1", "type": "macvlan", "master": "eth0", "mode": "bridge",
+                     "ipam": {"type": "dhcp"}})
+
+
+def nad(name: str, namespace: str, spec: dict[str, object]) -> dict[str, object]:
+    return {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[ClusterEmulator, str]]:
+    em = ClusterEmulator()
+    em.install_nad_crd()
+    em.put(nad("macvlan-lan", "default", {"config": CONFIG}))
+    em.put(nad("lan-iot", "home", {"config": CONFIG.replace("eth0", "eno1")}))
+    em.put(nad("empty", "default", {}))
+    with EmulatorHarness(em, tmp_path / "kubeconfig") as h:
+        yield em, str(h.kubeconfig)
+
+
+def test_name_alone_means_the_default_namespace_and_ns_slash_name_another(cluster: tuple[ClusterEmulator, str]) -> None:
+    em, kc = cluster
+    got = nad_from_cluster("macvlan-lan", kc, None)
+    assert (got.namespace, got.name, got.config, got.label) == ("default", "macvlan-lan", CONFIG, "NAD default/macvlan-lan")
+    other = nad_from_cluster("home/lan-iot", kc, None)
+    assert other.ref == "home/lan-iot" and json.loads(other.config)["master"] == "eno1"
+    assert em.count_calls("GET", "network-attachment-definitions/macvlan-lan") == 1
+
+
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("nope", "no such NetworkAttachmentDefinition"),
+    ("home/macvlan-lan", "no such NetworkAttachmentDefinition"),
+    ("default/empty", "has no spec.config string"),
+    ("default/", "expected NAME or NAMESPACE/NAME"),
+])
+def test_a_missing_or_empty_nad_is_a_usage_error_naming_it(cluster: tuple[ClusterEmulator, str], ref: str,
+                                                          expected: str) -> None:
+    with pytest.raises(UsageError, match=expected):
+        nad_from_cluster(ref, cluster[1], None)
+
+
+def test_rbac_forbidden_names_the_permission_and_the_file_alternative(cluster: tuple[ClusterEmulator, str]) -> None:
+    em, kc = cluster
+    em.deny("get", "network-attachment-definitions.k8s.cni.cncf.io")
+    with pytest.raises(UsageError, match=r"not allowed to read it.*--nad-config FILE"):
+        nad_from_cluster("macvlan-lan", kc, None)
+
+
+def test_without_the_crd_the_error_says_the_crd_is_missing(tmp_path: Path) -> None:
+    with (EmulatorHarness(ClusterEmulator(), tmp_path / "kubeconfig") as h,
+          pytest.raises(UsageError, match="CRD is not installed")):
+        nad_from_cluster("macvlan-lan", str(h.kubeconfig), None)
+
+
+def test_the_command_refuses_both_sources_and_an_unreachable_api_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "nad.json"
+    conf.write_text(CONFIG)
+    assert cli.main(["node", "--nad", "x", "--nad-config", str(conf)]) == 2
+    assert "either --nad" in capsys.readouterr().err
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]}))
+    with pytest.raises(Unreachable, match="cannot reach the API server"):
+        nad_from_cluster("macvlan-lan", str(kubeconfig), None)
+    assert cli.main(["node", "--nad", "macvlan-lan", "--kubeconfig", str(kubeconfig), "--no-static"]) == 2
+    assert "error: cannot reach the API server" in capsys.readouterr().err
