@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from multus_check.errors import NotFound, UsageError
     from multus_check.fixes.apply import apply
     from multus_check.fixes.attach import attach_plan, check_mac, parse_target
-    from multus_check.fixes.flow import confirmed
+    from multus_check.fixes.flow import EXIT_INTERRUPTED, Answer, ask
     from multus_check.fixes.journal import Journal
     from multus_check.fixes.render import render_plan
     from multus_check.kube import Gateway, load_target
@@ -61,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
         print(render_plan([plan]), end="")
         if not plan.changes:
             return EXIT_OK
-        if not args.yes and not confirmed(sys.stdout):
-            return EXIT_OK
+        if not args.yes:
+            answer = ask(sys.stdout)
+            if answer is not Answer.YES:
+                return EXIT_INTERRUPTED if answer is Answer.INTERRUPTED else EXIT_OK
         run_id = new_run_id()
         journal = Journal.create(Path(args.report_dir or Path("reports") / run_id), run_id)
         outcome = apply([plan], writer, journal)

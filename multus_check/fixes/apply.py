@@ -5,7 +5,9 @@ Order of events for a plan set:
    stops everything before the first real write;
 2. per change: read the live object, stop if its resourceVersion is not the one planned against
    (someone changed it since the diagnosis), write the journal entry, then PUT/POST with the
-   resourceVersion precondition, then record the server's new resourceVersion;
+   resourceVersion precondition, then record the server's new resourceVersion. A create marked
+   `if_absent` reads first: an object that already exists is left alone, journaled as `skipped`
+   and never undone (an object created between that read and the POST gives 409 and stops);
 3. if a change fails, the changes already applied are reverted (last first), and the journal says so.
 """
 
@@ -13,8 +15,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from multus_check.errors import MultusCheckError
+from multus_check.errors import MultusCheckError, NotFound
 from multus_check.fixes.journal import Entry, Journal
 from multus_check.fixes.model import Action, Change, Plan
 from multus_check.fixes.undo import UndoOutcome, revert
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class ApplyOutcome:
     applied: list[str] = field(default_factory=list)
+    #: `if_absent` creates of objects that already existed: left alone, not the fix's to undo
+    skipped: list[str] = field(default_factory=list)
     stopped: str | None = None
     rolled_back: UndoOutcome | None = None
     dry_run_problems: list[str] = field(default_factory=list)
@@ -44,6 +49,8 @@ def dry_run(plans: list[Plan], writer: Writer) -> list[str]:
     problems = []
     for _, change in changes_of(plans):
         try:
+            if change.if_absent and _existing(change, writer) is not None:
+                continue
             if change.action is Action.REPLACE:
                 writer.replace(change.after, change.planned_version or "", dry_run=True)
             else:
@@ -61,14 +68,39 @@ def apply(plans: list[Plan], writer: Writer, journal: Journal) -> ApplyOutcome:
         return outcome
     done: list[Entry] = []
     for step, (plan, change) in enumerate(changes_of(plans), start=1):
+        if change.if_absent:
+            try:
+                live = _existing(change, writer)
+            except MultusCheckError as exc:
+                return _stop(outcome, step, change, f"could not look whether {change.ref} exists: {exc}", done, writer,
+                             journal)
+            if live is not None:
+                journal.add(Entry(step, plan.fix_id, change.action.value, change.kind, change.namespace, change.name,
+                                  live, change.after, state="skipped"))
+                outcome.skipped.append(change.ref)
+                log.info("step %d: %s already exists, left alone", step, change.ref)
+                continue
         problem = _apply_one(step, plan, change, writer, journal, done)
         if problem is not None:
-            outcome.stopped = f"step {step} ({change.ref}) failed: {problem}"
-            if done:
-                outcome.rolled_back = _roll_back(done, writer, journal)
-            return outcome
+            return _stop(outcome, step, change, problem, done, writer, journal)
         outcome.applied.append(change.ref)
     return outcome
+
+
+def _stop(outcome: ApplyOutcome, step: int, change: Change, problem: str, done: list[Entry], writer: Writer,
+          journal: Journal) -> ApplyOutcome:
+    outcome.stopped = f"step {step} ({change.ref}) failed: {problem}"
+    if done:
+        outcome.rolled_back = _roll_back(done, writer, journal)
+    return outcome
+
+
+def _existing(change: Change, writer: Writer) -> dict[str, Any] | None:
+    """The live object an `if_absent` create would collide with, or None when it is absent."""
+    try:
+        return writer.get(change.kind, change.namespace, change.name)
+    except NotFound:
+        return None
 
 
 def _apply_one(step: int, plan: Plan, change: Change, writer: Writer, journal: Journal, done: list[Entry]) -> str | None:

@@ -1,20 +1,26 @@
 """`multus-check --fix`: diagnose, show the plan as a diff, confirm, apply, verify (cli.py calls this).
 
-Without a terminal and without `--yes` only the plan is printed. A snapshot directory can be
-planned against but never fixed. The journal goes to the run's report directory, from where
-`multus-check undo RUN_ID` reverts everything.
+Without a terminal and without `--yes` only the plan is printed. On a terminal the answer is read
+from standard input: only `y`/`yes` applies; `n`, an empty line, end of input (Ctrl-D) and Ctrl-C
+apply nothing, each with a message (Ctrl-C exits 130, like an interrupt anywhere else). A snapshot
+directory can be planned against but never fixed. The journal goes to the run's report directory,
+from where `multus-check undo RUN_ID` reverts everything. Manual steps are printed, never applied.
 """
 
 from __future__ import annotations
 
 import argparse
+import enum
 import importlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from multus_check.errors import UsageError
-from multus_check.report.results import EXIT_FAILED, EXIT_OK, EXIT_USAGE, now_iso
+from multus_check.report.results import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, now_iso
+
+#: the exit code of an interrupted run (cli.py uses it for Ctrl-C anywhere else too)
+EXIT_INTERRUPTED = 130
 
 if TYPE_CHECKING:
     from multus_check.fixes.model import Plan
@@ -32,8 +38,8 @@ def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_fix(args: argparse.Namespace, snapshot: Any, results: Any, out: TextIO | None = None,
-            recollect: Any = None, writer: Any = None) -> int:
-    """The fix flow after a diagnosis; `recollect` and `writer` are injectable for tests."""
+            recollect: Any = None, writer: Any = None, stdin: TextIO | None = None) -> int:
+    """The fix flow after a diagnosis; `recollect`, `writer` and `stdin` are injectable for tests."""
     from multus_check.fixes.model import PlanContext
     from multus_check.fixes.registry import fix_ids, plan_all
     from multus_check.fixes.render import render_plan
@@ -47,13 +53,18 @@ def run_fix(args: argparse.Namespace, snapshot: Any, results: Any, out: TextIO |
     out.write(render_plan(plans))
     actionable = [p for p in plans if p.changes and p.refused is None]
     if not actionable:
-        out.write("No change to apply.\n")
+        manual = any(p.manual for p in plans)
+        out.write("No change to apply" + (": the manual steps above are yours to do.\n" if manual else ".\n"))
         return _diagnosis_code(args, results)
     if getattr(args, "snapshot", None):
         out.write("Plan only: a snapshot directory cannot be fixed; run multus-check --fix against the cluster.\n")
         return _diagnosis_code(args, results)
-    if not args.yes and not confirmed(out):
-        return _diagnosis_code(args, results)
+    if not args.yes:
+        answer = ask(out, stdin)
+        if answer is Answer.INTERRUPTED:
+            return EXIT_INTERRUPTED
+        if answer is not Answer.YES:
+            return _diagnosis_code(args, results)
     return _apply(args, snapshot, results, actionable, out, recollect, writer)
 
 
@@ -67,13 +78,34 @@ def _diagnosis_code(args: argparse.Namespace, results: Any) -> int:
     return code
 
 
-def confirmed(out: TextIO) -> bool:
-    if not sys.stdin.isatty():
+class Answer(enum.Enum):
+    YES = "yes"
+    NO = "no"
+    NOT_A_TERMINAL = "not a terminal"
+    END_OF_INPUT = "end of input"
+    INTERRUPTED = "interrupted"
+
+
+def ask(out: TextIO, stdin: TextIO | None = None, question: str = "Apply these changes?") -> Answer:
+    """Ask on a terminal; anything but y/yes, including Ctrl-D and Ctrl-C, applies nothing."""
+    stdin = stdin or sys.stdin
+    if not stdin.isatty():
         out.write("Not a terminal: plan only. Re-run with --fix --yes to apply it.\n")
-        return False
-    out.write("Apply these changes? [y/N] ")
-    out.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+        return Answer.NOT_A_TERMINAL
+    try:
+        out.write(f"{question} [y/N] ")
+        out.flush()
+        line = stdin.readline()
+    except KeyboardInterrupt:
+        out.write("\nInterrupted at the prompt: nothing was applied.\n")
+        return Answer.INTERRUPTED
+    if not line:
+        out.write("\nNo answer (end of input): nothing was applied.\n")
+        return Answer.END_OF_INPUT
+    if line.strip().lower() in ("y", "yes"):
+        return Answer.YES
+    out.write("Not confirmed: nothing was applied.\n")
+    return Answer.NO
 
 
 def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Plan], out: TextIO,
@@ -99,7 +131,11 @@ def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Pl
     out.write(render_run(run, results.run_id))
     if not run.outcome.ok:
         return EXIT_USAGE
-    return EXIT_OK if run.verified else EXIT_FAILED
+    if run.verified:
+        return EXIT_OK
+    failed = bool(run.regressions) or any(s in ("fail", "warn", "skip") for s in run.repaired.values())
+    could_not_look = run.recheck_problem is not None or any(s in ("error", "not evaluated") for s in run.repaired.values())
+    return EXIT_INCOMPLETE if could_not_look and not failed else EXIT_FAILED
 
 
 def render_run(run: FixRun, run_id: str) -> str:
@@ -111,9 +147,14 @@ def render_run(run: FixRun, run_id: str) -> str:
             lines.append(f"rolled back: {', '.join(rb.restored + rb.deleted) or 'nothing'}")
             lines += [f"ROLLBACK PROBLEM: {p}" for p in rb.problems]
         return "\n".join(lines) + "\n"
-    lines.append("applied: " + ", ".join(run.outcome.applied))
+    lines.append("applied: " + (", ".join(run.outcome.applied) or "nothing"))
+    if run.outcome.skipped:
+        lines.append("left alone (already existed, not the fix's to undo): " + ", ".join(run.outcome.skipped))
+    if run.recheck_problem:
+        lines.append(f"NOT VERIFIED: {run.recheck_problem}")
     for cid, status in run.repaired.items():
         lines.append(f"verified {cid}: {status}" + (f" ({run.pending[cid]})" if cid in run.pending else ""))
     lines += [f"REGRESSION: {cid} passed before the fix and does not now" for cid in run.regressions]
-    lines.append(f"undo with: multus-check undo {run_id}")
+    if run.outcome.applied:
+        lines.append(f"undo with: multus-check undo {run_id}")
     return "\n".join(lines) + "\n"

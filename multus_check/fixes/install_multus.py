@@ -4,7 +4,10 @@ Shaped after the upstream thin manifest (multus-cni.md §1.1) with the release t
 `:snapshot`, and the host paths the nodes' runtime really uses (§8): on k3s with its embedded
 flannel the conf dir is /var/lib/rancher/k3s/agent/etc/cni/net.d and the kubeconfig must be
 named with --multus-kubeconfig-file-host. `fixtures/manifests/multus-thin-v4.2.3.yaml` is this
-module's output for the standard paths. Objects that already exist are left alone.
+module's output for the standard paths. Objects that already exist are left alone: the CRD, RBAC
+and service account are skipped when the snapshot holds them, and otherwise created only if still
+absent when applied (`Change.if_absent`), so a cluster with half an install neither fails with 409
+nor has its objects overwritten, and undo deletes only what this fix created.
 """
 
 from __future__ import annotations
@@ -92,9 +95,11 @@ class InstallMultus(Fix):
         failing = {f.check for f in self.failing(findings)}
         if not failing & {"multus.installed", "nad.crd"}:
             return self.nothing("Multus and the NAD CRD are installed")
-        changes = []
-        if "nad.crd" in failing and snap.get("CustomResourceDefinition", None, CRD_NAME) is None:
-            changes.append(Change(Action.CREATE, crd(), "no NAD can exist without the NetworkAttachmentDefinition CRD"))
+        changes: list[Change] = []
+        notes: list[str] = []
+        if "nad.crd" in failing:
+            self._create_unless_present(snap, crd(), "no NAD can exist without the NetworkAttachmentDefinition CRD",
+                                        changes, notes)
         if "multus.installed" in failing and multus_daemonset(snap) is None:
             info = k3s_info(snap)
             dirs = {(d.conf_dir, d.bin_dir) for d in (runtime_dirs(f, info) for f in snap.nodes.values())}
@@ -102,19 +107,33 @@ class InstallMultus(Fix):
                 return Plan(self.id, self.repairs, "cannot plan", refused="the nodes' CNI dirs are unknown or differ: "
                             + (", ".join(f"{c} + {b}" for c, b in sorted(dirs)) or "no node facts"))
             conf_dir, bin_dir = dirs.pop()
-            changes += [Change(Action.CREATE, obj, "Multus needs its service account and RBAC to read NADs and pods")
-                        for obj in rbac()]
+            for obj in rbac():
+                self._create_unless_present(snap, obj, "Multus needs its service account and RBAC to read NADs and pods",
+                                            changes, notes)
             changes.append(Change(Action.CREATE, daemonset(conf_dir, bin_dir, info.is_k3s),
                                   f"thin Multus {VERSION} reading and writing {conf_dir}, plugins from {bin_dir}"))
         if not changes:
-            return Plan(self.id, self.repairs, "nothing to create",
+            return Plan(self.id, self.repairs, "nothing to create", notes=tuple(notes),
                         refused="Multus's DaemonSet exists but is not ready: see its pods (`kubectl -n kube-system "
                                 "describe ds/kube-multus-ds`)")
-        return Plan(self.id, self.repairs, f"install thin Multus {VERSION}", tuple(changes),
+        return Plan(self.id, self.repairs, f"install thin Multus {VERSION}", tuple(changes), notes=tuple(notes),
                     pending="the Multus DaemonSet must roll out on every node first; re-run multus-check after "
                             "`kubectl -n kube-system rollout status ds/kube-multus-ds`",
                     risk="medium: every new pod goes through Multus from now on")
 
+    @staticmethod
+    def _create_unless_present(snap: Snapshot, obj: dict[str, Any], why: str, changes: list[Change],
+                               notes: list[str]) -> None:
+        """A create that never clobbers: skipped when the snapshot holds the object, else created only
+        if still absent at apply time (the diagnosis reads no RBAC or service accounts)."""
+        meta = obj["metadata"]
+        existing = snap.get(obj["kind"], meta.get("namespace"), meta["name"])
+        if existing is None:
+            changes.append(Change(Action.CREATE, obj, why + "; left alone if it exists by then", if_absent=True))
+            return
+        ref = f"{obj['kind']} {meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{obj['kind']} {meta['name']}"
+        notes.append(f"{ref} already exists: not created and not changed (its content is not checked), and undo "
+                     "will not delete it")
 
 if __name__ == "__main__":
     import sys

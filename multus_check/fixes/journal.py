@@ -4,7 +4,9 @@ One JSON file per run under the run's report directory (`<report-dir>/fix-journa
 entry is written (and flushed to disk with fsync and an atomic rename) *before* its change is
 sent, with state `pending`; it becomes `applied` with the resourceVersion the server gave the new
 object, `failed` when the server refused it, `rolled-back` when a later step failed, and
-`undone` after `multus-check undo`. `undo` needs nothing but this file and the cluster.
+`undone` after `multus-check undo`. A create that found its object already there is written as
+`skipped` (with the live object as `before`) and is never undone. `undo` needs nothing but this
+file and the cluster.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class Entry:
     name: str
     before: dict[str, Any] | None  # the live object as read just before the change
     after: dict[str, Any]  # what was sent
-    state: str = "pending"  # pending | applied | failed | rolled-back | undone
+    state: str = "pending"  # pending | applied | skipped | failed | rolled-back | undone
     result_version: str | None = None
     result_uid: str | None = None
     error: str | None = None

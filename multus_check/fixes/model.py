@@ -30,12 +30,18 @@ class Action(enum.Enum):
 
 @dataclass(frozen=True)
 class Change:
-    """One object change: `before` is the object as planned against (None for a create)."""
+    """One object change: `before` is the object as planned against (None for a create).
+
+    `if_absent` (creates only): the object is created only if it does not exist when the change is
+    applied; an existing one is left exactly as it is and never becomes the fix's to undo. For
+    objects the diagnosis does not read (RBAC, service accounts), so the plan cannot know.
+    """
 
     action: Action
     after: dict[str, Any]
     why: str
     before: dict[str, Any] | None = None
+    if_absent: bool = False
 
     @property
     def kind(self) -> str:
@@ -91,6 +97,11 @@ class Plan:
     def empty(self) -> bool:
         return not self.changes and not self.manual and self.refused is None
 
+    @property
+    def manual_only(self) -> bool:
+        """Steps for a person and nothing multus-check would write."""
+        return bool(self.manual) and not self.changes and self.refused is None
+
 
 @dataclass(frozen=True)
 class PlanContext:
@@ -101,11 +112,18 @@ class PlanContext:
 
 
 class Fix(abc.ABC):
-    """A repair for one or more checks. Subclasses implement `plan` only."""
+    """A repair for one or more checks. Subclasses implement `plan` only.
+
+    `repairs` are the checks the fix makes pass (verification holds it to that). `advises` are
+    checks whose failing findings can carry evidence the fix acts on without repairing them (a
+    manual step about the LAN, say): such a fix is planned when one of them fails, although no
+    check names it as its `fix`.
+    """
 
     id: str = ""
     title: str = ""
     repairs: frozenset[str] = frozenset()
+    advises: frozenset[str] = frozenset()
 
     @abc.abstractmethod
     def plan(self, snap: Snapshot, findings: list[Finding], ctx: PlanContext) -> Plan:

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from multus_check.fixes.flannel import FlannelServiceRoutes
 from multus_check.fixes.install_multus import InstallMultus
+from multus_check.fixes.lan import LanManualSteps
 from multus_check.fixes.model import Fix, Plan, PlanContext
 from multus_check.fixes.multus import MultusK3sKubeconfig, MultusNesting
 from multus_check.fixes.nad import NadRepair
 from multus_check.fixes.plugins import InstallCniPlugins
-from multus_check.model import Finding
+from multus_check.model import Finding, Status
 from multus_check.snapshot.model import Snapshot
 
 FIXES: dict[str, Fix] = {f.id: f for f in (FlannelServiceRoutes(), NadRepair(), InstallCniPlugins(), MultusNesting(), MultusK3sKubeconfig(),
-                                          InstallMultus())}
+                                          InstallMultus(), LanManualSteps())}
 
 
 def fix_ids() -> frozenset[str]:
@@ -23,7 +24,11 @@ def fix_ids() -> frozenset[str]:
 
 
 def plan_all(snap: Snapshot, findings: list[Finding], ctx: PlanContext, only: frozenset[str] | None = None) -> list[Plan]:
-    """Plans of every fix named by a failing finding (or in `only`), empty plans dropped."""
-    wanted = {f.fix for f in findings if f.fix} if only is None else set(only)
+    """Plans of every fix named by a failing finding or advising on one (or in `only`), empty plans dropped."""
+    if only is None:
+        failing = {f.check for f in findings if f.status in (Status.FAIL, Status.WARN)}
+        wanted = {f.fix for f in findings if f.fix} | {i for i, fix in FIXES.items() if fix.advises & failing}
+    else:
+        wanted = set(only)
     plans = [FIXES[i].plan(snap, findings, ctx) for i in sorted(wanted) if i in FIXES]
-    return [p for p in plans if not p.empty]
+    return sorted((p for p in plans if not p.empty), key=lambda p: p.manual_only)  # automatic fixes first

@@ -10,8 +10,9 @@ This subclass serves the writes itself, the way the API server does:
 - a dry-run POST of an object that exists is a 409 AlreadyExists;
 - PATCH answers 415: the fixers never patch (they replace with preconditions), so no test can
   pass on kmock's naive merge;
-- `deployments`/`statefulsets` (for `attach`) and service accounts and cluster RBAC (for install-multus) are served, and `fail_write()` makes the next
-  real (non-dry-run) write to a path fail, for rollback tests.
+- `deployments`/`statefulsets` (for `attach`) and service accounts and cluster RBAC (for install-multus) are served
+  (and can be seeded from a snapshot), and `fail_write()` makes the next real (non-dry-run) write to a path fail,
+  for rollback tests.
 """
 
 from __future__ import annotations
@@ -22,12 +23,20 @@ from typing import Any
 
 import aiohttp.web
 import attrs
-from kmock import ResourceInfo
+from kmock import ResourceInfo, resource
 from kmock._internal import rendering
 
 from tests.api.emulator import ClusterEmulator, _status
 
 WRITE_METHODS = ("PUT", "POST", "DELETE", "PATCH")
+#: resources the base emulator does not serve: plural key -> (kind, namespaced)
+EXTRA_RESOURCES = {
+    "apps/v1/deployments": ("Deployment", True),
+    "apps/v1/statefulsets": ("StatefulSet", True),
+    "v1/serviceaccounts": ("ServiceAccount", True),
+    "rbac.authorization.k8s.io/v1/clusterroles": ("ClusterRole", False),
+    "rbac.authorization.k8s.io/v1/clusterrolebindings": ("ClusterRoleBinding", False),
+}
 
 
 @attrs.define(kw_only=True)
@@ -36,11 +45,18 @@ class WriteEmulator(ClusterEmulator):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.resources["apps/v1/deployments"] = ResourceInfo(kind="Deployment", namespaced=True)
-        self.resources["apps/v1/statefulsets"] = ResourceInfo(kind="StatefulSet", namespaced=True)
-        self.resources["v1/serviceaccounts"] = ResourceInfo(kind="ServiceAccount", namespaced=True)
-        self.resources["rbac.authorization.k8s.io/v1/clusterroles"] = ResourceInfo(kind="ClusterRole", namespaced=False)
-        self.resources["rbac.authorization.k8s.io/v1/clusterrolebindings"] = ResourceInfo(kind="ClusterRoleBinding", namespaced=False)
+        for key, (kind, namespaced) in EXTRA_RESOURCES.items():
+            self.resources[key] = ResourceInfo(kind=kind, namespaced=namespaced)
+
+    def put(self, obj: dict[str, Any]) -> None:
+        """Seed an object; also of the kinds only this emulator serves (a snapshot with Multus's RBAC)."""
+        key = next((k for k, (kind, _) in EXTRA_RESOURCES.items() if kind == obj["kind"]), None)
+        if key is None:
+            super().put(obj)
+            return
+        meta = obj.setdefault("metadata", {})
+        self._stamp(meta)
+        self.objects[resource(key), meta.get("namespace"), meta["name"]] = obj
 
     def fail_write(self, method: str, path_regex: str, status: int = 422) -> None:
         """The next real (not dry-run) `method` on a matching path fails with `status`."""
