@@ -116,7 +116,7 @@ def hypervisor_step(evidence: list[Finding], masters: list[str]) -> ManualStep:
         "# 1. on the node, while a pod with the NAD starts: does the DISCOVER leave, does an OFFER come back?",
         f"sudo tcpdump -eni {m} 'udp port 67 or udp port 68'",
         "# DISCOVER out, no OFFER back: the hypervisor (or switch) drops the pod's MAC. Allow foreign MACs there:",
-        "# VMware ESXi standard vSwitch (vSphere 7.0+ rejects MAC changes and forged transmits by default):",
+        "# VMware ESXi standard vSwitch (or override on the port group of the node VMs):",
         "esxcli network vswitch standard policy security set -v <vSwitch> --allow-promiscuous=true "
         "--allow-mac-change=true --allow-forged-transmits=true",
         "#   distributed switch: port group > Edit Settings > Security: Promiscuous mode, MAC address changes, "
