@@ -347,15 +347,41 @@ def run_probes(iface_name: str, kinds: Sequence[str] = ("mdns", "ssdp"), trials:
     try:
         iface.join(MDNS_GROUP)
         iface.join(SSDP_GROUP)
+        # SSDP runs beside mDNS (its own capture filter and port): the probe takes the longer of the two
+        ssdp = _Background(lambda: probe_ssdp(iface, trials, timeout, settle)) if "ssdp" in kinds else None
         if "mdns" in kinds:
             out["mdns"] = probe_mdns(iface, trials, timeout, settle, unicast_check)
-        if "ssdp" in kinds:
-            out["ssdp"] = probe_ssdp(iface, trials, timeout, settle)
+        if ssdp is not None:
+            out["ssdp"] = ssdp.result()
     except OSError as exc:
         out["error"] = f"probe on {iface_name} failed: {exc.strerror or exc}"
     finally:
         iface.close()
     return out
+
+
+class _Background(threading.Thread):
+    """Run a probe in a thread (created in this thread's network namespace, so it stays in it)."""
+
+    def __init__(self, fn: Callable[[], Json]) -> None:
+        super().__init__(daemon=True, name="ssdp-probe")
+        self._fn = fn
+        self._value: Json | None = None
+        self._error: OSError | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn()
+        except OSError as exc:
+            self._error = exc
+
+    def result(self) -> Json:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 def exit_code(result: Json) -> int:
