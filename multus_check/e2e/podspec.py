@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from multus_check.collect.live.podspec import labels
+from multus_check.collect.live.podspec import labels, run_once_spec
 
 CONTAINER = "probe"
 CODE_MOUNT = "/opt/multus-check"
@@ -104,12 +104,7 @@ def sample_pod(namespace: str, run_id: str, index: int, target: Target, image: s
         command += ["--peer-group", peer.group, "--peer-index", str(peer.index),
                     "--peers", ",".join(map(str, peer.peers)), "--peer-window", f"{peer.window:g}"]
     spec: dict[str, Any] = {
-        "restartPolicy": "Never",
-        "activeDeadlineSeconds": max(1, int(deadline)),
-        "terminationGracePeriodSeconds": 1,
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "tolerations": [{"operator": "Exists"}],
+        **run_once_spec(deadline),
         "containers": [{
             "name": CONTAINER, "image": image, "imagePullPolicy": "IfNotPresent", "command": command,
             "env": [{"name": "MULTUS_CHECK_NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],

@@ -34,3 +34,17 @@ def test_configmap_ships_the_pod_probe_and_the_shared_multicast_probe() -> None:
 def test_static_mac_annotation_is_the_exact_multus_selection_element() -> None:
     text = podspec.static_mac_annotation("default", "macvlan-lan", "3a:21:36:0d:ee:87")
     assert text == '[{"name": "macvlan-lan", "namespace": "default", "mac": "3a:21:36:0d:ee:87"}]'
+
+
+def test_the_shipped_probe_pod_manifest_is_what_sample_pod_builds() -> None:
+    """fixtures/manifests/probe-pod.yaml says it is generated from sample_pod: keep it true."""
+    from pathlib import Path
+
+    import yaml
+
+    from multus_check.e2e.podspec import sample_pod
+
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "fixtures" / "manifests" / "probe-pod.yaml").read_text())
+    built = sample_pod("multus-check", "RUNID", 0, Target("default", "macvlan-conf", "NODE"),
+                       "docker.io/nicolaka/netshoot:v0.13", ["10.43.0.10", "10.43.0.1"], 150)
+    assert shipped == built

@@ -104,6 +104,14 @@ def pod_name(run_id: str, index: int) -> str:
     return f"multus-check-{run_id}-{index}"
 
 
+def run_once_spec(deadline: float) -> dict[str, Any]:
+    """The pod spec fields every short-lived pod of a run shares (collector and sample pods): it runs
+    once, is killed at its deadline, goes to any node whatever its taints, and gets no token."""
+    return {"restartPolicy": "Never", "activeDeadlineSeconds": max(1, int(deadline)),
+            "terminationGracePeriodSeconds": 1, "automountServiceAccountToken": False,
+            "enableServiceLinks": False, "tolerations": [{"operator": "Exists"}]}
+
+
 def collector_pod(
     namespace: str, run_id: str, index: int, node: dict[str, Any], image: str, deadline: float, bundle: Bundle
 ) -> dict[str, Any]:
@@ -130,12 +138,7 @@ def collector_pod(
             "nodeName": node_name,
             "hostNetwork": True,
             "dnsPolicy": "Default",
-            "restartPolicy": "Never",
-            "activeDeadlineSeconds": max(1, int(deadline)),
-            "terminationGracePeriodSeconds": 1,
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "tolerations": [{"operator": "Exists"}],
+            **run_once_spec(deadline),
             "containers": [{
                 "name": CONTAINER,
                 "image": image,
