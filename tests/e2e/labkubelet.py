@@ -55,6 +55,8 @@ class LabKubelet:
     lab: LabState
     service_route: bool = True
     probe_timeout: float = 60.0
+    #: node name -> that node's own master NIC (tests/e2e/switch.py); else the NAD's master everywhere
+    masters: dict[str, str] = field(default_factory=dict)
     pods_run: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # a kubelet bug must fail the test, not hang it
     timings: dict[str, float] = field(default_factory=dict)
@@ -143,7 +145,7 @@ class LabKubelet:
                     if o["metadata"]["name"] == nad_name), None)
         self._patch(ns, name, {"status": {"phase": "Pending", "containerStatuses": [_waiting("ContainerCreating")]}})
         try:
-            conf_text = (nad or {}).get("spec", {}).get("config", "")
+            conf_text = self._node_conf((nad or {}).get("spec", {}).get("config", ""), pod)
             att = cni.Attachment(uuid.uuid4().hex, netns.netns_path(pod_ns), "net1", [str(self.lab.cni_bin)],
                                  run_in_netns=self.lab.node_ns)
             conf = cni.parse_netconf(conf_text, f"NAD {nad_ns}/{nad_name}")
@@ -179,6 +181,15 @@ class LabKubelet:
             raise
         finally:
             await asyncio.to_thread(_remove_netns, pod_ns)
+
+    def _node_conf(self, conf_text: str, pod: dict[str, Any]) -> str:
+        """The NAD as Multus on the pod's node applies it: `master` names that node's own NIC."""
+        master = self.masters.get(str(pod["spec"].get("nodeName", "")))
+        if master is None:
+            return conf_text
+        conf = json.loads(conf_text)
+        conf["master"] = master
+        return json.dumps(conf)
 
     # -- blocking parts (threads) --------------------------------------------------------------------
 

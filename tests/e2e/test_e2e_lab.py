@@ -18,6 +18,7 @@ from multus_check.lab import faults
 from multus_check.lab.config import LabState
 from multus_check.model import Finding, Status
 from multus_check.probes import netns
+from tests.e2e.switch import isolate_multicast, switched_nodes
 from tests.e2e.world import e2e_world
 from tests.lab.conftest import lab_fixture
 
@@ -120,6 +121,26 @@ def test_pods_that_cannot_hear_each_other_fail_the_matrix_while_the_lan_still_an
     assert set(matrix.evidence["matrix"]["lab-node-1"].values()) == {"missed"}
     assert "lab-node-1 -> lab-node-2" in matrix.message and "NO" in matrix.message
     assert {f.status for f in findings if f.check == ids.MDNS} == {Status.PASS}
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["switch-forwards", "switch-isolates-multicast"])
+def test_pods_on_separately_wired_nodes_and_a_switch_that_drops_multicast_between_them(
+        e2e_lab: LabState, tmp_path: Path, isolated: bool) -> None:
+    """Each simulated node has its own NIC on a bridge (tests/e2e/switch.py). A switch that does not
+    forward multicast between node ports fails the matrix while the router's mDNS still reaches
+    every node; the same switch forwarding it passes."""
+    nodes = THREE[:2]
+    with switched_nodes(e2e_lab, nodes) as masters:
+        if isolated:
+            isolate_multicast(e2e_lab)
+        with e2e_world(e2e_lab, tmp_path, nodes=nodes, masters=masters) as world:
+            findings = world.run("--all-nodes", "--e2e-peer-window", "4")
+            assert world.kubelet.errors == []
+    (matrix,) = [f for f in findings if f.check == ids.POD_MULTICAST]
+    assert {f.status for f in findings if f.check in (ids.ATTACH, ids.LEASE, ids.MDNS)} == {Status.PASS}, findings
+    expected = "missed" if isolated else "heard"
+    assert matrix.evidence["matrix"] == {"lab-node-1": {"lab-node-2": expected}, "lab-node-2": {"lab-node-1": expected}}
+    assert matrix.status is (Status.FAIL if isolated else Status.PASS), matrix.message
 
 
 @pytest.mark.parametrize(("fault", "catalog", "related"), [

@@ -88,13 +88,14 @@ class World:
 
 
 @contextmanager
-def e2e_world(lab: LabState, workdir: Path, nodes: list[str] | None = None, service_route: bool = True) -> Iterator[World]:
+def e2e_world(lab: LabState, workdir: Path, nodes: list[str] | None = None, service_route: bool = True,
+              masters: dict[str, str] | None = None) -> Iterator[World]:
     names = nodes or ["lab-node-1"]
     em = ClusterEmulator()
     em.install_nad_crd()
     for obj in objects(lab, names):
         em.put(obj)
-    kubelet = LabKubelet(em, lab, service_route=service_route)
+    kubelet = LabKubelet(em, lab, service_route=service_route, masters=dict(masters or {}))
     kubelet.start()
     try:
         harness = EmulatorHarness(em, workdir / "kubeconfig")
