@@ -63,3 +63,40 @@ def test_a_killed_run_leaves_objects_that_cleanup_then_removes(tmp_path: Path) -
         again = cleanup.run(argparse.Namespace(kubeconfig=str(sc.harness.kubeconfig), context=None, namespace=None))
     assert "namespace/multus-check" in left and any(o.startswith("configmaps/") for o in left)
     assert code == 0 and after == [] and again == 0
+
+
+SIGINT_CHILD = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job may inherit SIGINT ignored
+from multus_check.collect.live import collect
+from multus_check.collect.live.options import LiveOptions
+collect(LiveOptions(kubeconfig=sys.argv[1], timeout=60, progress=False))
+"""
+
+
+def test_a_second_ctrl_c_during_cleanup_exits_at_once_and_says_what_was_left(tmp_path: Path) -> None:
+    never = {n: "never" for n in ("k3s-server", "k3s-agent-1", "k3s-agent-2")}
+    with scenario(FIXTURES / "healthy-k3s", tmp_path, behaviour=never) as sc:
+        # the cleanup's first delete is answered 503 + Retry-After: 4, so the cleanup is still waiting
+        sc.harness.emulator.fail_next("DELETE", r"/namespaces/multus-check/pods$", 503, 503, retry_after="4")
+        child = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD, str(sc.harness.kubeconfig)], cwd=ROOT, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "CI": "true"})
+        _wait_for_pods(sc, 3)
+        t0 = time.monotonic()
+        child.send_signal(signal.SIGINT)  # first Ctrl-C: stop collecting, clean up
+        deadline = time.monotonic() + 20
+        while sc.harness.emulator.count_calls("DELETE", "/pods") == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)  # second Ctrl-C: while the cleanup waits out the 503
+        _, err = child.communicate(timeout=20)
+        waited = time.monotonic() - t0
+        left = managed_objects(sc)
+        import argparse
+
+        cleanup.run(argparse.Namespace(kubeconfig=str(sc.harness.kubeconfig), context=None, namespace=None))
+        after = managed_objects(sc)
+    assert child.returncode == 130, err
+    assert "cleanup interrupted; left behind: namespace multus-check" in err
+    assert "remove with: multus-check cleanup --namespace multus-check" in err
+    assert waited < 4, "the second Ctrl-C did not wait for the retry"
+    assert "namespace/multus-check" in left and after == []
