@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,12 @@ def fixture_snapshot(name: str) -> Snapshot:
 @pytest.fixture
 def healthy() -> Snapshot:
     return fixture_snapshot("healthy-k3s")
+
+
+@pytest.fixture(scope="session")
+def real_cluster() -> Iterator[Path]:
+    """The kubeconfig of the session's throwaway real cluster (tests/realcluster.py)."""
+    from tests.realcluster import throwaway_cluster
+
+    with throwaway_cluster() as kubeconfig:
+        yield kubeconfig

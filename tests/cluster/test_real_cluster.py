@@ -8,55 +8,27 @@ snapshot written from it, and that the run left nothing behind.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from multus_check.collect.live import collect
 from multus_check.collect.live.options import LiveOptions
 from multus_check.engine import run_checks
 from multus_check.snapshot import SectionState, load_snapshot, write_snapshot
+from tests.realcluster import needs_real_cluster
+
+pytestmark = needs_real_cluster
 
 
-def _why_not() -> str | None:
-    if shutil.which("docker") is None:
-        return "no docker CLI on this machine"
-    if subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False).returncode != 0:
-        return "no Docker engine is reachable (docker info failed)"
-    if shutil.which("k3d") is None and shutil.which("kind") is None:
-        return "neither k3d nor kind is installed"
-    return None
-
-
-REASON = _why_not()
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"real-cluster tests need Docker and k3d/kind: {REASON}")
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(request: pytest.FixtureRequest) -> Iterator[Path]:
-    from pytest_kubernetes.providers import select_provider_manager
-
-    provider: Any = select_provider_manager("k3d" if shutil.which("k3d") else "kind")("multus-check-test")
-    provider.create(timeout=300)
-    try:
-        yield Path(provider.kubeconfig)
-    finally:
-        provider.delete()
-
-
-def test_live_diagnosis_of_a_throwaway_cluster_reads_everything_and_leaves_nothing(kubeconfig: Path, tmp_path: Path) -> None:
-    snap = collect(LiveOptions(kubeconfig=str(kubeconfig), timeout=300, progress=False))
+def test_live_diagnosis_of_a_throwaway_cluster_reads_everything_and_leaves_nothing(real_cluster: Path, tmp_path: Path) -> None:
+    snap = collect(LiveOptions(kubeconfig=str(real_cluster), timeout=300, progress=False))
     forbidden = {k: s for k, s in snap.sections.items() if s.state in (SectionState.FORBIDDEN, SectionState.FAILED)}
     assert forbidden == {}
     assert snap.nodes, "node facts from at least one node"
     written = load_snapshot(write_snapshot(snap, tmp_path / "snap"))
     key = lambda fs: sorted((f.check, f.status.value, f.subject) for f in fs)  # noqa: E731
     assert key(run_checks(written)) == key(run_checks(snap))
-    out = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "pods,configmaps,namespaces", "-A",
+    out = subprocess.run(["kubectl", "--kubeconfig", str(real_cluster), "get", "pods,configmaps,namespaces", "-A",
                           "-l", "app.kubernetes.io/managed-by=multus-check", "-o", "name"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -7,46 +7,29 @@ cleans up, and skips with the reason (multus.installed failed). Skipped with the
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from multus_check.collect.live import collect
 from multus_check.collect.live.options import LiveOptions
 from multus_check.engine import run_checks
 from multus_check.model import Status
-from tests.cluster.test_real_cluster import REASON
 from tests.e2e.world import e2e_args
+from tests.realcluster import needs_real_cluster
 
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"real-cluster tests need Docker and k3d/kind: {REASON}")
-
-
-@pytest.fixture(scope="module")
-def kubeconfig() -> Iterator[Path]:
-    from pytest_kubernetes.providers import select_provider_manager
-
-    provider: Any = select_provider_manager("k3d" if shutil.which("k3d") else "kind")("multus-check-e2e")
-    provider.create(timeout=300)
-    try:
-        yield Path(provider.kubeconfig)
-    finally:
-        provider.delete()
+pytestmark = needs_real_cluster
 
 
-def test_e2e_on_a_stock_cluster_skips_naming_the_missing_prerequisite_and_leaves_nothing(kubeconfig: Path) -> None:
+def test_e2e_on_a_stock_cluster_skips_naming_the_missing_prerequisite_and_leaves_nothing(real_cluster: Path) -> None:
     from multus_check.e2e.options import run_e2e
 
-    snap = collect(LiveOptions(kubeconfig=str(kubeconfig), timeout=300, progress=False))
+    snap = collect(LiveOptions(kubeconfig=str(real_cluster), timeout=300, progress=False))
     static = run_checks(snap)
     args = e2e_args()
-    args.kubeconfig, args.context = str(kubeconfig), None
+    args.kubeconfig, args.context = str(real_cluster), None
     got = run_e2e(args, snap, static)
     assert got and all(f.status is Status.SKIP for f in got)
-    out = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "pods,configmaps", "-A", "-l",
+    out = subprocess.run(["kubectl", "--kubeconfig", str(real_cluster), "get", "pods,configmaps", "-A", "-l",
                           "app.kubernetes.io/managed-by=multus-check", "-o", "name"], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
