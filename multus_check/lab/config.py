@@ -17,7 +17,8 @@ from typing import Any
 from multus_check.errors import UsageError
 
 STATE_ROOT = Path(os.environ.get("MULTUS_CHECK_LAB_DIR", "/run/multus-check/lab"))
-NS_PREFIX = "mcl-"
+#: overridable so that separate checkouts can run their lab tests side by side without touching each other
+NS_PREFIX = os.environ.get("MULTUS_CHECK_LAB_NS_PREFIX", "mcl-")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,11}$")
 MASTER, ROUTER_IF = "lan0", "rtr0"
 FAULTS = ("dhcp-daemon", "plugin", "master", "dhcp-server", "multicast")
