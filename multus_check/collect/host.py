@@ -8,7 +8,9 @@ What it touches: it only reads. It lists the CNI/k3s/flannel dirs and /sys/class
 the CNI configs and a few k3s/flannel files, connects to (never writes to) unix sockets it
 finds to tell a live daemon from a stale socket, and runs `ip -j addr` / `ip -j route`.
 Credentials never leave: kubeconfig files (anything under multus.d/ or named *kubeconfig*)
-and token files are replaced by REDACTED_MARKER. `root` lets tests point it at a fake tree.
+and token files are replaced by REDACTED_MARKER, and every other file passes through
+`collect.redact` (secret-named keys, URL user info, secret flags, JWTs and PEM blocks become
+the value marker, the rest of the file unchanged). `root` lets tests point it at a fake tree.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from multus_check.collect.redact import credential_file, redact_file
 from multus_check.snapshot.model import REDACTED_MARKER, DirEntry, NodeFacts
 
 CONF_DIRS = ("/etc/cni/net.d", "/var/lib/rancher/k3s/agent/etc/cni/net.d")
@@ -40,11 +43,6 @@ MAX_FILE = 1 << 20
 
 def _host(root: str, path: str) -> str:
     return os.path.join(root, path.lstrip("/"))
-
-
-def _secret(path: str) -> bool:
-    name = os.path.basename(path).lower()
-    return "/multus.d/" in path or "kubeconfig" in name or "token" in name
 
 
 def _entry(root: str, dirpath: str, name: str) -> DirEntry:
@@ -84,17 +82,18 @@ def list_dir(root: str, path: str) -> list[DirEntry] | None:
 
 
 def read_file(root: str, path: str) -> str | None:
-    """A host file's text, REDACTED_MARKER for credentials; None when absent. OSError if unreadable."""
+    """A host file's text with its credentials redacted (REDACTED_MARKER for a credential file);
+    None when absent. OSError if unreadable."""
     full = _host(root, path)
     if not os.path.isfile(full):
         return None
-    if _secret(path):
+    if credential_file(path):
         return REDACTED_MARKER
     with open(full, "rb") as f:
         data = f.read(MAX_FILE + 1)
     if len(data) > MAX_FILE:
         raise OSError(f"{path} is larger than {MAX_FILE} bytes")
-    return data.decode("utf-8", errors="replace")
+    return redact_file(path, data.decode("utf-8", errors="replace"))
 
 
 def _collect_dirs(facts: NodeFacts, root: str) -> None:
@@ -128,7 +127,7 @@ def _collect_files(facts: NodeFacts, root: str) -> None:
         for sub in (conf_dir, f"{conf_dir}/multus.d"):
             for entry in facts.dirs.get(sub) or []:
                 if entry.type in ("file", "symlink") and (sub.endswith("multus.d") or entry.name.endswith(CONF_SUFFIXES)
-                                                          or _secret(entry.name)):
+                                                          or credential_file(entry.name)):
                     _copy(facts, root, f"{sub}/{entry.name}")
     for path in COPIED_FILES:
         _copy(facts, root, path)

@@ -1,4 +1,8 @@
-"""A plan as a person reads it: per fix, what changes and why, as a unified diff of YAML."""
+"""A plan as a person reads it: per fix, what changes and why, as a unified diff of YAML.
+
+Both sides of every diff pass through `collect.redact` first: plans are made on collected (already
+redacted) objects, and this keeps a credential off the terminal even for an object read live.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from multus_check.collect.redact import redact_object
 from multus_check.fixes.model import Action, Plan, strip_server_fields
 
 
@@ -25,7 +30,7 @@ _BlockDumper.add_representer(str, _str)
 def _yaml(obj: dict[str, Any] | None) -> list[str]:
     if obj is None:
         return []
-    text = yaml.dump(strip_server_fields(obj), Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=120)
+    text = yaml.dump(redact_object(strip_server_fields(obj)), Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=120)
     return text.splitlines(keepends=True)
 
 

@@ -8,6 +8,7 @@ snapshot it writes must load back to the same findings too, and nothing may be l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,8 @@ def test_written_snapshot_loads_back_to_the_same_findings(tmp_path: Path) -> Non
     assert written.sections["cluster/servicecidrs"].state.value == "unsupported"
 
 
-def test_credentials_never_leave_the_node(tmp_path: Path) -> None:
+def test_credentials_never_leave_the_node_and_a_conf_keeps_its_structure(tmp_path: Path) -> None:
+    from multus_check.collect.redact import VALUE_MARKER
     from multus_check.snapshot import REDACTED_MARKER
 
     with scenario(FIXTURES / "healthy-k3s", tmp_path) as sc:
@@ -77,7 +79,7 @@ def test_credentials_never_leave_the_node(tmp_path: Path) -> None:
         logs = "".join(sc.emulator.logs.values())
     facts = live.nodes["k3s-agent-1"]
     assert facts.files["/etc/cni/net.d/multus.d/multus.kubeconfig"] == REDACTED_MARKER
-    assert facts.files["/etc/cni/net.d/99-leak.conf"] == REDACTED_MARKER
+    assert json.loads(facts.files["/etc/cni/net.d/99-leak.conf"]) == {"token": VALUE_MARKER, "password": VALUE_MARKER}
     assert "SECRET-TOKEN-123" not in logs and "hunter2" not in logs
 
 

@@ -3,20 +3,21 @@
 Each kind fills one snapshot section, `cluster/<resource>`: ok, forbidden (RBAC; the detail
 names the verb and resource), failed (the API answered an error) or unsupported (the server
 does not serve the kind). Reads run in parallel. Objects are kept as `kubectl get -o yaml`
-prints them, minus `managedFields`; literal env values that look like secrets are redacted,
-and only the ConfigMaps, Services and Pods the checks use are kept.
+prints them, minus `managedFields` and the last-applied annotation, and every one passes through
+`collect.redact` before it goes anywhere (env values, args, annotations, ConfigMap data...). Only
+the ConfigMaps, Services and Pods the checks use are kept.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from multus_check.collect.redact import redact_object
 from multus_check.errors import ClusterAccessError, Forbidden, NotFound, Unauthorized
 from multus_check.kube import Gateway
 from multus_check.kube.resources import (
@@ -42,8 +43,6 @@ DNS_SERVICE_NAMES = frozenset({"kube-dns", "coredns"})
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
 RECENT_EVENTS = timedelta(hours=24)
 MAX_EVENTS = 1000
-_SECRET_ENV = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|API_?KEY|PRIVATE", re.IGNORECASE)
-REDACTED_VALUE = "<redacted by multus-check>"
 
 
 @dataclass
@@ -61,7 +60,7 @@ def read_api_objects(gw: Gateway, now: datetime | None = None, workers: int = 8)
     when = now or datetime.now(UTC)
     readers: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "nodes": lambda: gw.list(NODES),
-        "daemonsets": lambda: [_redact_env(o) for o in gw.list(DAEMONSETS)],
+        "daemonsets": lambda: gw.list(DAEMONSETS),
         "configmaps": lambda: _configmaps(gw),
         "services": lambda: _services(gw),
         "events": lambda: _recent_warnings(gw.list(EVENTS, field_selector="type=Warning"), when),
@@ -74,7 +73,7 @@ def read_api_objects(gw: Gateway, now: datetime | None = None, workers: int = 8)
         futures = {key: pool.submit(_guarded, key, fn) for key, fn in readers.items()}
         for key, future in futures.items():
             objects, section = future.result()
-            out.objects[key] = [_clean(o) for o in objects]
+            out.objects[key] = [redact_object(_clean(o)) for o in objects]
             out.sections[f"cluster/{key}"] = section
     return out
 
@@ -146,7 +145,7 @@ def _pods(gw: Gateway, out: ApiReadout) -> list[dict[str, Any]]:
     for pod in gw.list(PODS):
         meta = pod.get("metadata") or {}
         if NETWORKS_ANNOTATION in (meta.get("annotations") or {}):
-            kept.append(_redact_env(pod))
+            kept.append(pod)
         elif meta.get("namespace") == "kube-system" and (meta.get("labels") or {}).get("component") == "kube-apiserver":
             out.control_plane_pods.append(pod)
     return kept
@@ -169,15 +168,3 @@ def _servicecidrs(gw: Gateway, out: ApiReadout) -> list[dict[str, Any]]:
         return objects
     raise NotFound("no networking.k8s.io ServiceCIDR API (it is GA from Kubernetes 1.33)")
 
-
-def _redact_env(obj: dict[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec") or {}
-    pod_spec = (spec.get("template") or {}).get("spec") if obj.get("kind") != "Pod" else spec
-    if not isinstance(pod_spec, dict):
-        return obj
-    for key in ("containers", "initContainers"):
-        for container in pod_spec.get(key) or []:
-            for env in container.get("env") or [] if isinstance(container, dict) else []:
-                if isinstance(env, dict) and "value" in env and _SECRET_ENV.search(str(env.get("name", ""))):
-                    env["value"] = REDACTED_VALUE
-    return obj

@@ -2,8 +2,8 @@
 
 Shipped to the pod in a ConfigMap together with `multus_check.collect.host` (see bundle.py),
 and run by a plain python3 with `-S -E`: standard library only, no site-packages. It never
-writes to the host (every host mount is read-only) and never prints a credential: files that
-carry one are replaced by the redaction marker before anything is printed.
+writes to the host (every host mount is read-only) and never prints a credential: every file
+passes through `multus_check.collect.redact` before anything is printed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 import traceback
@@ -23,29 +22,24 @@ END = "----- end of multus-check node facts -----"
 #: (DirectoryOrCreate), not found on the host: report it as absent.
 CREATED_BY_MOUNT_WINDOW = 300.0
 _FALLBACK_MARKER = "# multus-check: REDACTED (file present on the host; credentials never leave the node)\n"
-_SECRET_TEXT = re.compile(
-    r"""["']?\b(token|password|passwd|secret|client-key-data|client-certificate-data)["']?\s*[:=]"""
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----",
-    re.IGNORECASE,
-)
-
-
-def _marker() -> str:
-    try:
-        from multus_check.snapshot.model import REDACTED_MARKER
-    except ImportError:
-        return _FALLBACK_MARKER
-    return str(REDACTED_MARKER)
 
 
 def redact(doc: dict[str, Any]) -> list[str]:
-    """Replace every credential-bearing file by the marker; returns the paths redacted."""
-    marker, done = _marker(), []
+    """Redact every file once more before anything is printed (collect.redact; host.py did it
+    already, and redaction is idempotent); returns the paths that hold a redaction.
+
+    Should the redaction code be missing from the bundle, every file becomes the marker: the
+    node's facts are then useless, but no credential is printed.
+    """
+    try:
+        from multus_check.collect.redact import is_redacted, redact_file
+    except ImportError:
+        doc["files"] = {path: _FALLBACK_MARKER for path in doc["files"]}
+        return sorted(doc["files"])
+    done = []
     for path, text in list(doc["files"].items()):
-        if text == marker:
-            continue
-        if "/multus.d/" in path or path.endswith(".kubeconfig") or _SECRET_TEXT.search(text or ""):
-            doc["files"][path] = marker
+        doc["files"][path] = redact_file(path, text or "")
+        if is_redacted(doc["files"][path]):
             done.append(path)
     return done
 
