@@ -323,17 +323,18 @@ def nads(snap: Snapshot) -> list[Nad]:
 
 
 def _nads(snap: Snapshot) -> list[Nad]:
-    out = []
-    for obj in snap.kind("NetworkAttachmentDefinition"):
-        text = k8s.spec(obj).get("config")
-        if not text:
-            out.append(Nad(obj, None, "spec.config is empty (Multus: `GetCNIConfigFromFile: No networks found in /etc/cni/multus/net.d`)"))
-            continue
-        try:
-            out.append(Nad(obj, parse_json_object(str(text), "spec.config"), None))
-        except ConfigError as exc:
-            out.append(Nad(obj, None, f"{exc} (Multus: `failed to unmarshal Spec.Config`)"))
-    return out
+    return [nad_of(obj) for obj in snap.kind("NetworkAttachmentDefinition")]
+
+
+def nad_of(obj: dict[str, Any]) -> Nad:
+    """One NetworkAttachmentDefinition object with its parsed `spec.config`, or why it cannot be used."""
+    text = k8s.spec(obj).get("config")
+    if not text:
+        return Nad(obj, None, "spec.config is empty (Multus: `GetCNIConfigFromFile: No networks found in /etc/cni/multus/net.d`)")
+    try:
+        return Nad(obj, parse_json_object(str(text), "spec.config"), None)
+    except ConfigError as exc:
+        return Nad(obj, None, f"{exc} (Multus: `failed to unmarshal Spec.Config`)")
 
 
 def macvlan_masters(nad: Nad) -> list[str | None]:

@@ -1,13 +1,17 @@
 """Apply plans: server-side dry run of every change, then journal-first writes with preconditions.
 
 Order of events for a plan set:
-1. every change is sent once with `dryRun=All`; any refusal (conflict, invalid, forbidden)
-   stops everything before the first real write;
+1. every change is sent once with `dryRun=All` (an edit: applied to a fresh GET of the live
+   object); any refusal (conflict, invalid, forbidden) stops everything before the first real write;
 2. per change: read the live object, stop if its resourceVersion is not the one planned against
-   (someone changed it since the diagnosis), write the journal entry, then PUT/POST with the
-   resourceVersion precondition, then record the server's new resourceVersion. A create marked
-   `if_absent` reads first: an object that already exists is left alone, journaled as `skipped`
-   and never undone (an object created between that read and the POST gives 409 and stops);
+   (someone changed it since the diagnosis; or, when an earlier step of this run wrote the same
+   object, not the one that step produced), apply the change's edit to that live object and
+   check that it touches only the fields the plan's diff shows (`fields.stray_fields`), write the
+   journal entry, then PUT the live object with only those fields changed, with the
+   resourceVersion precondition, and record what the server returned. Fields the plan does not
+   change, credentials above all, are written back exactly as the cluster holds them. A create
+   marked `if_absent` reads first: an object that already exists is left alone, journaled as
+   `skipped` and never undone (an object created between that read and the POST gives 409 and stops);
 3. if a change fails, the changes already applied are reverted (last first), and the journal says so.
 """
 
@@ -18,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from multus_check.errors import MultusCheckError, NotFound
+from multus_check.fixes.fields import stray_fields
 from multus_check.fixes.journal import Entry, Journal
-from multus_check.fixes.model import Action, Change, Plan
+from multus_check.fixes.model import Action, Change, LiveMismatch, Plan
 from multus_check.fixes.undo import UndoOutcome, revert
 from multus_check.kube.writes import Writer
 
@@ -44,6 +49,25 @@ def changes_of(plans: list[Plan]) -> list[tuple[Plan, Change]]:
     return [(p, c) for p in plans if p.refused is None for c in p.changes]
 
 
+def live_body(change: Change, live: dict[str, Any]) -> dict[str, Any]:
+    """What to PUT for a replace: the live object with only the planned fields changed.
+
+    Raises LiveMismatch when the edit would change a field the plan does not show, or write a
+    redaction marker: the collected copy and the live object then differ where the fix writes.
+    """
+    assert change.before is not None
+    body = change.applied_to(live)
+    stray = stray_fields(change.before, change.after, live, body)
+    if stray:
+        raise LiveMismatch(f"{change.ref} differs from the diagnosed copy where the fix writes ({'; '.join(stray)}); "
+                           "nothing of it was written; run multus-check --fix again")
+    meta = body.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)  # omitted: the server keeps its own
+    body.pop("status", None)
+    return body
+
+
 def dry_run(plans: list[Plan], writer: Writer) -> list[str]:
     """Ask the API server to validate every change without persisting anything."""
     problems = []
@@ -52,7 +76,8 @@ def dry_run(plans: list[Plan], writer: Writer) -> list[str]:
             if change.if_absent and _existing(change, writer) is not None:
                 continue
             if change.action is Action.REPLACE:
-                writer.replace(change.after, change.planned_version or "", dry_run=True)
+                live = writer.get(change.kind, change.namespace, change.name)
+                writer.replace(live_body(change, live), change.planned_version or "", dry_run=True)
             else:
                 writer.create(change.after, dry_run=True)
         except MultusCheckError as exc:
@@ -67,6 +92,7 @@ def apply(plans: list[Plan], writer: Writer, journal: Journal) -> ApplyOutcome:
         outcome.stopped = "the server-side dry run refused: " + "; ".join(outcome.dry_run_problems)
         return outcome
     done: list[Entry] = []
+    produced: dict[str, str] = {}  # object ref -> the resourceVersion an earlier step of this run wrote
     for step, (plan, change) in enumerate(changes_of(plans), start=1):
         if change.if_absent:
             try:
@@ -80,9 +106,10 @@ def apply(plans: list[Plan], writer: Writer, journal: Journal) -> ApplyOutcome:
                 outcome.skipped.append(change.ref)
                 log.info("step %d: %s already exists, left alone", step, change.ref)
                 continue
-        problem = _apply_one(step, plan, change, writer, journal, done)
+        problem = _apply_one(step, plan, change, writer, journal, done, produced.get(change.ref, change.planned_version))
         if problem is not None:
             return _stop(outcome, step, change, problem, done, writer, journal)
+        produced[change.ref] = done[-1].result_version or ""
         outcome.applied.append(change.ref)
     return outcome
 
@@ -103,24 +130,29 @@ def _existing(change: Change, writer: Writer) -> dict[str, Any] | None:
         return None
 
 
-def _apply_one(step: int, plan: Plan, change: Change, writer: Writer, journal: Journal, done: list[Entry]) -> str | None:
-    before = None
+def _apply_one(step: int, plan: Plan, change: Change, writer: Writer, journal: Journal, done: list[Entry],
+               expected: str | None) -> str | None:
+    before, body = None, change.after
     if change.action is Action.REPLACE:
         try:
             before = writer.get(change.kind, change.namespace, change.name)
         except MultusCheckError as exc:
             return str(exc)
         live_version = str((before.get("metadata") or {}).get("resourceVersion", ""))
-        if live_version != change.planned_version:
-            return (f"{change.ref} changed since the diagnosis (resourceVersion {change.planned_version} -> "
+        if live_version != expected:
+            return (f"{change.ref} changed since the diagnosis (resourceVersion {expected} -> "
                     f"{live_version}); nothing of it was overwritten; run multus-check --fix again")
+        try:
+            body = live_body(change, before)
+        except LiveMismatch as exc:
+            return str(exc)
     entry = journal.add(Entry(step, plan.fix_id, change.action.value, change.kind, change.namespace, change.name,
-                              before, change.after))
+                              before, body))
     try:
         if change.action is Action.REPLACE:
-            result = writer.replace(change.after, change.planned_version or "")
+            result = writer.replace(body, expected or "")
         else:
-            result = writer.create(change.after)
+            result = writer.create(body)
     except MultusCheckError as exc:
         entry.state, entry.error = "failed", str(exc)
         journal.save()
@@ -129,6 +161,7 @@ def _apply_one(step: int, plan: Plan, change: Change, writer: Writer, journal: J
     entry.state = "applied"
     entry.result_version = str(meta.get("resourceVersion", "")) or None
     entry.result_uid = str(meta.get("uid", "")) or None
+    entry.result = result
     journal.save()
     done.append(entry)
     log.info("applied step %d: %s %s", step, change.action.value, change.ref)

@@ -3,7 +3,8 @@
 The pod template gets the `k8s.v1.cni.cncf.io/networks` annotation (with an optional fixed MAC, so
 the DHCP lease and mDNS identity survive restarts), `hostNetwork: false`, and `dnsPolicy:
 ClusterFirst` where it was `ClusterFirstWithHostNet`. Pure: the command reads the objects and
-applies the plan with the generic journal-first applier.
+applies the plan with the generic journal-first applier. The plan is shown on the workload with
+its credentials redacted; the edit is applied to the live object when the change is written.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import json
 import re
 from typing import Any
 
+from multus_check.collect.redact import redact_object
 from multus_check.domain import k8s
 from multus_check.errors import UsageError
-from multus_check.fixes.model import Action, Change, Plan, edited
+from multus_check.fixes.model import Edit, Plan, ensure_dict, replace
 
 ATTACHABLE = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -54,28 +56,34 @@ def _networks(existing: str | None, entry: dict[str, str]) -> list[dict[str, str
     return [entry if e in same else e for e in items] if same else [*items, entry]
 
 
+def _attach_edit(network: str, network_namespace: str, mac: str | None) -> Edit:
+    def edit(obj: dict[str, Any]) -> None:
+        template = ensure_dict(ensure_dict(obj, "spec"), "template")
+        annotations = ensure_dict(ensure_dict(template, "metadata"), "annotations")
+        entry = {"name": network, "namespace": network_namespace, **({"mac": mac} if mac else {})}
+        annotations[k8s.NETWORKS_ANNOTATION] = json.dumps(_networks(annotations.get(k8s.NETWORKS_ANNOTATION), entry))
+        pod = ensure_dict(template, "spec")
+        pod["hostNetwork"] = False
+        if pod.get("dnsPolicy") == "ClusterFirstWithHostNet":
+            pod["dnsPolicy"] = "ClusterFirst"
+
+    return edit
+
+
 def attach_plan(workload: dict[str, Any], network: str, network_namespace: str, mac: str | None, now: str = "") -> Plan:
-    after = edited(workload)
-    template = after.setdefault("spec", {}).setdefault("template", {})
-    annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
-    entry = {"name": network, "namespace": network_namespace, **({"mac": mac} if mac else {})}
-    annotations[k8s.NETWORKS_ANNOTATION] = json.dumps(_networks(annotations.get(k8s.NETWORKS_ANNOTATION), entry))
-    pod = template.setdefault("spec", {})
-    what = []
-    if pod.get("hostNetwork"):
-        what.append("hostNetwork: true -> false")
-    pod["hostNetwork"] = False
+    shown = redact_object(workload)
+    pod = k8s.pod_spec(shown)
+    what = ["hostNetwork: true -> false"] if pod.get("hostNetwork") else []
     if pod.get("dnsPolicy") == "ClusterFirstWithHostNet":
-        pod["dnsPolicy"] = "ClusterFirst"
         what.append("dnsPolicy ClusterFirstWithHostNet -> ClusterFirst")
     ref = k8s.ref(workload)
-    if after == workload:
-        return Plan("attach", frozenset(), f"{ref} already uses {network_namespace}/{network}")
     why = f"attach to NAD {network_namespace}/{network}" + (f" with MAC {mac}" if mac else "") + (
         "; " + "; ".join(what) if what else "")
+    change = replace(shown, _attach_edit(network, network_namespace, mac), why)
+    if change is None:
+        return Plan("attach", frozenset(), f"{ref} already uses {network_namespace}/{network}")
     notes: tuple[str, ...] = ("The workload's pods are replaced by a rollout; the new pods get net1 from the NAD.",)
     if mac:
         notes += ("A fixed MAC needs \"capabilities\": {\"mac\": true} in the NAD's macvlan config.",)
-    return Plan("attach", frozenset(), f"attach {ref} to {network_namespace}/{network}",
-                (Change(Action.REPLACE, after, why, before=workload),), notes=notes,
+    return Plan("attach", frozenset(), f"attach {ref} to {network_namespace}/{network}", (change,), notes=notes,
                 risk="medium: the workload restarts and leaves the host network (ports on the node IP go away)")

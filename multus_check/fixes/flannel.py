@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from multus_check.checks.cidr import lan_overlaps
@@ -29,7 +30,7 @@ from multus_check.domain.cluster import (
     service_cidrs,
 )
 from multus_check.domain.cniconf import plugins_of
-from multus_check.fixes.model import Action, Change, Fix, ManualStep, Plan, PlanContext, edited
+from multus_check.fixes.model import Change, Edit, Fix, LiveMismatch, ManualStep, Plan, PlanContext, ensure_dict, replace
 from multus_check.model import Finding
 from multus_check.snapshot.model import Snapshot
 
@@ -37,12 +38,22 @@ RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 K3S_FLANNEL_CNI_CONF = "/etc/rancher/k3s/flannel-cni.conflist"
 
 
-def rollout_restart(ds: dict[str, Any], now: str, why: str) -> Change:
+def rollout_restart(ds: dict[str, Any], now: str, why: str) -> Change | None:
     """What `kubectl rollout restart` does: stamp the pod template so every pod is replaced."""
-    after = edited(ds)
-    template_meta = after.setdefault("spec", {}).setdefault("template", {}).setdefault("metadata", {})
-    template_meta.setdefault("annotations", {})[RESTARTED_AT] = now
-    return Change(Action.REPLACE, after, why, before=ds)
+    def stamp(obj: dict[str, Any]) -> None:
+        template = ensure_dict(ensure_dict(obj, "spec"), "template")
+        ensure_dict(ensure_dict(template, "metadata"), "annotations")[RESTARTED_AT] = now
+
+    return replace(ds, stamp, why)
+
+
+def _set_data(key: str, rewrite: Callable[[str], str]) -> Edit:
+    """An edit that rewrites one ConfigMap data key from its current text (the live text when applied)."""
+    def edit(obj: dict[str, Any]) -> None:
+        data = ensure_dict(obj, "data")
+        data[key] = rewrite(str(data.get(key, "")))
+
+    return edit
 
 
 def widened_net_conf(text: str, old: Net, new: Net) -> str:
@@ -68,6 +79,17 @@ def routed_cni_conf(conf: dict[str, Any], svc: list[Net]) -> dict[str, Any] | No
         have = {r.get("dst") for r in routes if isinstance(r, dict)}
         routes.extend({"dst": str(s)} for s in svc if str(s) not in have)
     return out
+
+
+def _routed_text(text: str, svc: list[Net]) -> str:
+    try:
+        conf = json.loads(text)
+    except ValueError as exc:
+        raise LiveMismatch(f"cni-conf.json is not valid JSON: {exc}") from exc
+    routed = routed_cni_conf(conf, svc) if isinstance(conf, dict) else None
+    if routed is None:
+        raise LiveMismatch("cni-conf.json has no flannel plugin")
+    return json.dumps(routed, indent=2) + "\n"
 
 
 class FlannelServiceRoutes(Fix):
@@ -101,13 +123,10 @@ class FlannelServiceRoutes(Fix):
         return self._routes(snap, cm, svc, ctx, reason)
 
     def _widen(self, snap: Snapshot, cm: dict[str, Any], net: Net, new: Net, svc: list[Net], ctx: PlanContext) -> Plan:
-        text = str((cm.get("data") or {}).get("net-conf.json", ""))
-        after = edited(cm)
-        after["data"]["net-conf.json"] = widened_net_conf(text, net, new)
         why = (f"S1: Network {net} -> {new} covers Service CIDR {', '.join(map(str, svc))}; pod and Service CIDRs are "
                "aligned siblings (nothing else is added) and no LAN subnet lies inside")
-        changes = [Change(Action.REPLACE, after, why, before=cm)]
-        changes += self._restarts(snap, ctx, restart_multus=False)
+        change = replace(cm, _set_data("net-conf.json", lambda text: widened_net_conf(text, net, new)), why)
+        changes = [c for c in [change, *self._restarts(snap, ctx, restart_multus=False)] if c is not None]
         return Plan(self.id, self.repairs, f"widen flannel Network {net} -> {new} and restart flannel",
                     tuple(changes), notes=self._notes(snap), risk="low: leases do not move in kube mode (§7)")
 
@@ -117,16 +136,14 @@ class FlannelServiceRoutes(Fix):
         if routed is None:
             return Plan(self.id, self.repairs, "cannot plan",
                         refused=f"{k8s.ref(cm)} cni-conf.json is missing, invalid or has no flannel plugin")
-        after = edited(cm)
-        after["data"]["cni-conf.json"] = json.dumps(routed, indent=2) + "\n"
         why = f"S2: flannel ipam.routes {', '.join(map(str, svc))} via eth0; not widening Network because {reason}"
-        changes = [Change(Action.REPLACE, after, why, before=cm)]
-        changes += self._restarts(snap, ctx, restart_multus=True)
+        change = replace(cm, _set_data("cni-conf.json", lambda text: _routed_text(text, svc)), why)
+        changes = [c for c in [change, *self._restarts(snap, ctx, restart_multus=True)] if c is not None]
         return Plan(self.id, self.repairs, "add the Service CIDR to flannel's CNI ipam.routes and restart flannel",
                     tuple(changes), notes=self._notes(snap), risk="low: adds routes only, masquerading unchanged")
 
-    def _restarts(self, snap: Snapshot, ctx: PlanContext, restart_multus: bool) -> list[Change]:
-        out = []
+    def _restarts(self, snap: Snapshot, ctx: PlanContext, restart_multus: bool) -> list[Change | None]:
+        out: list[Change | None] = []
         flannel = flannel_daemonset(snap)
         if flannel is not None:
             out.append(rollout_restart(flannel, ctx.now, "flanneld reads net-conf.json only at start, and install-cni "

@@ -7,6 +7,11 @@ object, `failed` when the server refused it, `rolled-back` when a later step fai
 `undone` after `multus-check undo`. A create that found its object already there is written as
 `skipped` (with the live object as `before`) and is never undone. `undo` needs nothing but this
 file and the cluster.
+
+The journal holds the live objects as they were, credentials included (undo must restore them
+exactly), so it is written with mode 0600 inside a 0700 directory: a directory it creates is
+made 0700, and the run's own report directory (holding nothing but this run's report files) is
+tightened to 0700; any other existing directory is left as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from multus_check.errors import UsageError
 
 JOURNAL_NAME = "fix-journal.json"
 FORMAT = "multus-check/fix-journal/v1"
+#: files a run writes into its report directory: a directory holding only these is the run's own
+RUN_FILES = frozenset({"results.json", "junit.xml", JOURNAL_NAME, JOURNAL_NAME.replace(".json", ".tmp")})
 
 
 @dataclass
@@ -32,11 +39,12 @@ class Entry:
     namespace: str | None
     name: str
     before: dict[str, Any] | None  # the live object as read just before the change
-    after: dict[str, Any]  # what was sent
+    after: dict[str, Any]  # what was sent: the live object with only the planned fields changed
     state: str = "pending"  # pending | applied | skipped | failed | rolled-back | undone
     result_version: str | None = None
     result_uid: str | None = None
     error: str | None = None
+    result: dict[str, Any] | None = None  # the object as the server returned it after the write
 
     @property
     def ref(self) -> str:
@@ -75,19 +83,32 @@ class Journal:
         return entry
 
     def save(self) -> None:
-        """Write atomically and durably: the journal must survive a crash right after it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write atomically and durably (it must survive a crash right after it), readable by its owner only."""
         data = {"format": FORMAT, "run_id": self.run_id, "entries": [asdict(e) for e in self.entries],
                 "verified": self.verified}
         tmp = self.path.with_suffix(".tmp")
         try:
-            with tmp.open("w") as fh:
+            private_dir(self.path.parent)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as fh:
                 json.dump(data, fh, indent=2, sort_keys=True)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
         except OSError as exc:
             raise UsageError(f"cannot write the fix journal {self.path}: {exc.strerror}") from exc
+
+
+def private_dir(path: Path) -> None:
+    """Make `path` (mode 0700 when this creates it); tighten an existing one only when it is the run's own."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+        return
+    st = path.stat()
+    if st.st_mode & 0o077 and st.st_uid == os.geteuid() and {p.name for p in path.iterdir()} <= RUN_FILES:
+        os.chmod(path, 0o700)
 
 
 def find_journal(run_id_or_path: str, reports_root: Path = Path("reports")) -> Path:

@@ -3,8 +3,13 @@
 A `Fix` declares the check ids it repairs. `plan()` reads only the snapshot and the findings
 (and a `PlanContext` for the time stamp a rollout restart needs), so planning is pure and makes
 no request. Applying and undoing are generic over the `Change`s of a plan (see `apply.py` and
-`undo.py`): every change is a full-object replace from a known `before` to an `after`, or the
-creation of a new object, which is what makes an exact undo possible.
+`undo.py`): a change creates a new object, or edits an existing one.
+
+An edit is a function, not a finished object: the plan shows it applied to the collected copy
+(`before` -> `after`, with credentials redacted), and `apply.py` applies the same function to a
+fresh GET of the live object, so every field the plan does not change (secret env values above
+all) is written back exactly as the cluster holds it. `fields.stray_fields` holds the write to
+the plan's diff. The journal records the live object before the write, so undo restores it exactly.
 """
 
 from __future__ import annotations
@@ -12,15 +17,24 @@ from __future__ import annotations
 import abc
 import copy
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from multus_check.errors import MultusCheckError
 from multus_check.model import Finding, Status
 from multus_check.snapshot.model import Snapshot
 
 #: metadata the API server owns; dropped when comparing objects or writing them back
 SERVER_FIELDS = ("resourceVersion", "generation", "managedFields", "selfLink")
+
+
+#: an edit of an object, applied in place to a copy (of the collected object, then of the live one)
+Edit = Callable[[dict[str, Any]], None]
+
+
+class LiveMismatch(MultusCheckError):
+    """The live object cannot take the planned edit (it differs from the collected copy where the fix writes)."""
 
 
 class Action(enum.Enum):
@@ -35,6 +49,9 @@ class Change:
     `if_absent` (creates only): the object is created only if it does not exist when the change is
     applied; an existing one is left exactly as it is and never becomes the fix's to undo. For
     objects the diagnosis does not read (RBAC, service accounts), so the plan cannot know.
+
+    `edit` (replaces only): what the fix does to the object; `after` is `edit` applied to `before`
+    and is what the plan shows. Build replaces with `replace()`.
     """
 
     action: Action
@@ -42,6 +59,21 @@ class Change:
     why: str
     before: dict[str, Any] | None = None
     if_absent: bool = False
+    edit: Edit | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.action is Action.REPLACE and (self.before is None or self.edit is None):
+            raise ValueError("a replace needs the object planned against and its edit (use fixes.model.replace)")
+
+    def applied_to(self, live: dict[str, Any]) -> dict[str, Any]:
+        """The live object with this change's edit applied (a copy; `live` is not changed)."""
+        assert self.edit is not None
+        out = copy.deepcopy(live)
+        try:
+            self.edit(out)
+        except (KeyError, TypeError, ValueError, AttributeError, StopIteration) as exc:
+            raise LiveMismatch(f"{self.ref} as it is now cannot take the planned edit ({type(exc).__name__}: {exc})") from exc
+        return out
 
     @property
     def kind(self) -> str:
@@ -155,3 +187,20 @@ def same_object(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def edited(obj: dict[str, Any]) -> dict[str, Any]:
     """A deep copy to edit into a change's `after` (the snapshot object is never mutated)."""
     return copy.deepcopy(obj)
+
+
+def replace(before: dict[str, Any], edit: Edit, why: str) -> Change | None:
+    """A replace of `before` by `edit` applied to it; None when the edit changes nothing."""
+    after = edited(before)
+    edit(after)
+    if after == before:
+        return None
+    return Change(Action.REPLACE, after, why, before=before, edit=edit)
+
+
+def ensure_dict(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """`parent[key]` as a dict, created (or replacing a null) when missing."""
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        value = parent[key] = {}
+    return value

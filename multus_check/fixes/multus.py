@@ -15,7 +15,7 @@ from typing import Any
 from multus_check.domain import k8s
 from multus_check.domain.cluster import k3s_info, multus_deployment
 from multus_check.domain.node import runtime_dirs
-from multus_check.fixes.model import Action, Change, Fix, Plan, PlanContext, edited
+from multus_check.fixes.model import Edit, Fix, Plan, PlanContext, replace
 from multus_check.model import Finding
 from multus_check.snapshot.model import Snapshot
 
@@ -60,28 +60,59 @@ class MultusNesting(Fix):
             return Plan(self.id, self.repairs, "cannot plan",
                         refused=f"the Multus DaemonSet does not mount the CNI conf dir {conf_dir} (see multus.conf-first)")
         workaround = ctx.options.get(self.id) == "workaround"
-        after = edited(dep.daemonset)
-        pod = after["spec"]["template"]["spec"]
-        what = []
-        if not workaround and dep.version is not None and dep.version < (4, 1, 0):
-            for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
-                image = str(container.get("image", ""))
-                if "multus-cni" in image and ":" in image.rsplit("/", 1)[-1]:
-                    container["image"] = image.rsplit(":", 1)[0] + ":" + FIXED_VERSION
-            what.append(f"upgrade Multus {dep.version_text} -> {FIXED_VERSION} (fix #1142)")
-        inits = pod.setdefault("initContainers", [])
-        if not any(c.get("name") == CLEANUP for c in inits):
-            volume = next(m["name"] for c in pod.get("containers", []) for m in c.get("volumeMounts", [])
-                          if m.get("mountPath") == mount)
-            inits.insert(0, {"name": CLEANUP, "image": CLEANUP_IMAGE,
-                             "command": ["/bin/sh", "-c", f"rm -f {mount}/00-multus.conf {mount}/00-multus.conflist"],
-                             "volumeMounts": [{"name": volume, "mountPath": mount}]})
+        upgrade = not workaround and dep.version is not None and dep.version < (4, 1, 0)
+        volume = next((str(m["name"]) for c in k8s.containers(dep.daemonset) for m in c.get("volumeMounts") or []
+                       if m.get("mountPath") == mount), None)
+        has_cleanup = any(c.get("name") == CLEANUP for c in k8s.containers(dep.daemonset, init=True))
+        what = [f"upgrade Multus {dep.version_text} -> {FIXED_VERSION} (fix #1142)"] if upgrade else []
+        if not has_cleanup:
             what.append(f"init container removes {conf_dir}/00-multus.conf(list) before the entrypoint regenerates it")
-        return Plan(self.id, self.repairs, "; ".join(what),
-                    (Change(Action.REPLACE, after, "; ".join(what), before=dep.daemonset),), pending=_pending(dep.daemonset),
+        if volume is None:
+            return Plan(self.id, self.repairs, "cannot plan", refused=f"no container of the Multus DaemonSet mounts {mount}")
+        change = replace(dep.daemonset, _nesting_edit(upgrade, mount, volume), "; ".join(what)) if what else None
+        if change is None:  # a second --fix while the first one's rollout is pending plans nothing
+            return Plan(self.id, self.repairs, "already applied", refused=(
+                f"the DaemonSet already carries this fix (Multus {dep.version_text}, init container {CLEANUP}); the "
+                "nested config stays until its rollout reaches every node: " + _pending(dep.daemonset)))
+        return Plan(self.id, self.repairs, "; ".join(what), (change,), pending=_pending(dep.daemonset),
                     notes=("Pods created while a Multus pod restarts get only the cluster network; recreate them "
                            "if they miss net1.",),
                     risk="medium: Multus restarts on every node")
+
+
+def _fixed_image(image: str) -> str | None:
+    """The multus-cni image at FIXED_VERSION (a digest is dropped with the tag); None for other images."""
+    if "multus-cni" not in image:
+        return None
+    name = image.split("@", 1)[0]
+    repo = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    return f"{repo}:{FIXED_VERSION}"
+
+
+def _nesting_edit(upgrade: bool, mount: str, volume: str) -> Edit:
+    def edit(ds: dict[str, Any]) -> None:
+        pod = ds["spec"]["template"]["spec"]
+        if upgrade:
+            for container in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
+                fixed = _fixed_image(str(container.get("image", "")))
+                if fixed is not None:
+                    container["image"] = fixed
+        inits = pod.get("initContainers") or []
+        if not any(c.get("name") == CLEANUP for c in inits):
+            pod["initContainers"] = [{"name": CLEANUP, "image": CLEANUP_IMAGE,
+                                      "command": ["/bin/sh", "-c", f"rm -f {mount}/00-multus.conf {mount}/00-multus.conflist"],
+                                      "volumeMounts": [{"name": volume, "mountPath": mount}]}, *inits]
+
+    return edit
+
+
+def _kubeconfig_edit(wanted: str) -> Edit:
+    def edit(ds: dict[str, Any]) -> None:
+        main = next(c for c in ds["spec"]["template"]["spec"]["containers"] if "multus" in str(c.get("image", "")))
+        field = "args" if main.get("args") else "command"
+        main[field] = [a for a in main.get(field) or [] if not str(a).startswith(KUBECONFIG_FLAG + "=")] + [wanted]
+
+    return edit
 
 
 class MultusK3sKubeconfig(Fix):
@@ -98,16 +129,13 @@ class MultusK3sKubeconfig(Fix):
             return Plan(self.id, self.repairs, "cannot plan",
                         refused=problem or ("no Multus DaemonSet found" if dep is None else f"Multus runs {dep.mode}"))
         wanted = f"{KUBECONFIG_FLAG}={conf_dir}/multus.d/multus.kubeconfig"
-        after = edited(dep.daemonset)
-        main = next(c for c in after["spec"]["template"]["spec"]["containers"] if "multus" in str(c.get("image", "")))
-        field = "args" if main.get("args") else "command"
-        values = [str(a) for a in main.get(field) or []]
-        kept = [a for a in values if not a.startswith(KUBECONFIG_FLAG + "=")]
-        if wanted in values:
+        main = next((c for c in k8s.containers(dep.daemonset) if "multus" in str(c.get("image", ""))), {})
+        if wanted in [str(a) for a in (main.get("args") or main.get("command") or [])]:
             return Plan(self.id, self.repairs, "cannot plan", refused=f"the DaemonSet already passes {wanted}; "
                         "the file is missing because Multus has not run on the node yet (see multus.installed)")
-        main[field] = [*kept, wanted]
+        change = replace(dep.daemonset, _kubeconfig_edit(wanted), f"the thin entrypoint writes its kubeconfig where "
+                         f"{wanted.split('=')[1]} says and names that path in the generated config")
+        if change is None:
+            return Plan(self.id, self.repairs, "cannot plan", refused="no Multus container found in the DaemonSet")
         return Plan(self.id, self.repairs, f"make Multus write and use {conf_dir}/multus.d/multus.kubeconfig",
-                    (Change(Action.REPLACE, after, f"the thin entrypoint writes its kubeconfig where {wanted.split('=')[1]} "
-                            "says and names that path in the generated config", before=dep.daemonset),),
-                    pending=_pending(dep.daemonset), risk="low: Multus restarts on every node")
+                    (change,), pending=_pending(dep.daemonset), risk="low: Multus restarts on every node")

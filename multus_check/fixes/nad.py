@@ -13,10 +13,10 @@ import re
 from typing import Any
 
 from multus_check.domain import k8s
-from multus_check.domain.cluster import Nad, nads
+from multus_check.domain.cluster import Nad, nad_of, nads
 from multus_check.domain.cniconf import MACVLAN_MODES, plugins_of
 from multus_check.domain.node import NotCollected, default_route_iface, interfaces
-from multus_check.fixes.model import Action, Change, Fix, Plan, PlanContext, edited
+from multus_check.fixes.model import Action, Change, Edit, Fix, Plan, PlanContext, ensure_dict, replace
 from multus_check.model import Finding, Status
 from multus_check.snapshot.model import Snapshot
 
@@ -100,18 +100,26 @@ class NadRepair(Fix):
         for nad in items:
             if (k8s.namespace(nad.obj), k8s.name(nad.obj)) not in refs:
                 continue
-            conf, what = repaired_config(nad, master)
-            if not what:
-                continue
-            after = edited(nad.obj)
-            after.setdefault("spec", {})["config"] = json.dumps(conf, indent=2)
-            changes.append(Change(Action.REPLACE, after, "; ".join(what) + f" (master: {why})", before=nad.obj))
+            _, what = repaired_config(nad, master)
+            change = replace(nad.obj, _config_edit(master), "; ".join(what) + f" (master: {why})") if what else None
+            if change is not None:
+                changes.append(change)
         if not changes:
             return Plan(self.id, self.repairs, "nothing this fix can change",
                         refused="the failing NAD findings are not about master, mode or IPAM")
         return Plan(self.id, self.repairs, f"repair {len(changes)} NAD(s) with master {master}", tuple(changes),
                     notes=("Pods already running keep their net1; recreate them to use the repaired NAD.",),
                     risk="medium: pods created with the NAD afterwards attach to the new master")
+
+
+def _config_edit(master: str) -> Edit:
+    """Repair `spec.config` as it is when applied (the live config keeps everything but what is repaired)."""
+    def edit(obj: dict[str, Any]) -> None:
+        conf, what = repaired_config(nad_of(obj), master)
+        if what:
+            ensure_dict(obj, "spec")["config"] = json.dumps(conf, indent=2)
+
+    return edit
 
 
 def _new_nad(master: str) -> dict[str, Any]:

@@ -7,15 +7,22 @@ ConfigMap so users can move it without editing the DaemonSet. The plugins go int
 Multus searches on the nodes; the daemon removes a stale socket before it starts, and mounts
 /run/netns with HostToContainer propagation so it sees the pods' network namespaces.
 `fixtures/manifests/cni-plugins-daemonset.yaml` is this module's output for the standard paths.
+
+The DHCP daemon is added only when dhcp.daemon *fails* (no socket, a stale one, not a socket) and
+no DaemonSet runs one already: a `warn` (a socket whose daemon was not probed) is not a missing
+daemon, and a second daemon would delete the first one's socket. Otherwise the DaemonSet only
+installs the plugins, and a DHCP DaemonSet that does not cover every node is the user's to fix.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from multus_check.checks.plugins import search_dirs
+from multus_check.domain import k8s
 from multus_check.fixes.model import Action, Change, Fix, Plan, PlanContext
-from multus_check.model import Finding
+from multus_check.model import Finding, Status
 from multus_check.snapshot.model import Snapshot
 
 NAMESPACE = "kube-system"
@@ -39,6 +46,9 @@ for f in /tmp/plugins/*; do
 done
 """
 DAEMON = "rm -f /run/cni/dhcp.sock; exec /host-bin/dhcp daemon"
+IDLE = "trap 'exit 0' TERM INT; while true; do sleep 3600 & wait $!; done"
+SOCKET_DIRS = ("/run/cni", "/var/run/cni")
+_RUNS_DHCP_DAEMON = re.compile(r"(^|[\s/;])dhcp\s+daemon\b")
 
 
 def config_map(version: str = PLUGINS_VERSION) -> dict[str, Any]:
@@ -47,10 +57,15 @@ def config_map(version: str = PLUGINS_VERSION) -> dict[str, Any]:
             "data": {"version": version}}
 
 
-def daemonset(bin_dir: str) -> dict[str, Any]:
+def daemonset(bin_dir: str, dhcp_daemon: bool = True) -> dict[str, Any]:
+    """The DaemonSet: plugins installed by its init container; its container runs `dhcp daemon`, or idles."""
     mount_bin = {"name": "cni-bin", "mountPath": "/host-bin"}
     version_env = {"name": "CNI_PLUGINS_VERSION",
                    "valueFrom": {"configMapKeyRef": {"name": "cni-plugins", "key": "version"}}}
+    volumes = [{"name": "cni-bin", "hostPath": {"path": bin_dir, "type": "DirectoryOrCreate"}}]
+    if dhcp_daemon:
+        volumes += [{"name": "socket-dir", "hostPath": {"path": "/run/cni", "type": "DirectoryOrCreate"}},
+                    {"name": "netns", "hostPath": {"path": "/run/netns", "type": "DirectoryOrCreate"}}]
     return {
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": dict(LABELS)},
@@ -65,25 +80,49 @@ def daemonset(bin_dir: str) -> dict[str, Any]:
                     "tolerations": [{"operator": "Exists"}],
                     "initContainers": [{"name": "install-plugins", "image": IMAGE, "command": ["/bin/sh", "-c", INSTALL],
                                         "env": [version_env], "volumeMounts": [mount_bin]}],
-                    "containers": [{
-                        "name": "dhcp-daemon", "image": IMAGE, "command": ["/bin/sh", "-c", DAEMON],
-                        "securityContext": {"privileged": True},
-                        "resources": {"requests": {"cpu": "10m", "memory": "20Mi"}, "limits": {"memory": "50Mi"}},
-                        "volumeMounts": [
-                            mount_bin,
-                            {"name": "socket-dir", "mountPath": "/run/cni"},
-                            {"name": "netns", "mountPath": "/run/netns", "mountPropagation": "HostToContainer"},
-                        ],
-                    }],
-                    "volumes": [
-                        {"name": "cni-bin", "hostPath": {"path": bin_dir, "type": "DirectoryOrCreate"}},
-                        {"name": "socket-dir", "hostPath": {"path": "/run/cni", "type": "DirectoryOrCreate"}},
-                        {"name": "netns", "hostPath": {"path": "/run/netns", "type": "DirectoryOrCreate"}},
-                    ],
+                    "containers": [_daemon_container(mount_bin) if dhcp_daemon else _idle_container()],
+                    "volumes": volumes,
                 },
             },
         },
     }
+
+
+def _daemon_container(mount_bin: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": "dhcp-daemon", "image": IMAGE, "command": ["/bin/sh", "-c", DAEMON],
+        "securityContext": {"privileged": True},
+        "resources": {"requests": {"cpu": "10m", "memory": "20Mi"}, "limits": {"memory": "50Mi"}},
+        "volumeMounts": [
+            mount_bin,
+            {"name": "socket-dir", "mountPath": "/run/cni"},
+            {"name": "netns", "mountPath": "/run/netns", "mountPropagation": "HostToContainer"},
+        ],
+    }
+
+
+def _idle_container() -> dict[str, Any]:
+    """Keeps the pod (and so the installed plugins' rollout status) alive without a second DHCP daemon."""
+    return {"name": "idle", "image": IMAGE, "command": ["/bin/sh", "-c", IDLE],
+            "resources": {"requests": {"cpu": "1m", "memory": "4Mi"}, "limits": {"memory": "16Mi"}}}
+
+
+def dhcp_daemonsets(snap: Snapshot) -> list[dict[str, Any]]:
+    """DaemonSets that run the CNI DHCP daemon: a container runs `dhcp daemon`, or a DHCP-named one
+    (name, `app` label, container name or image) mounts the socket dir (the reference DaemonSet
+    runs the daemon from its image's entrypoint)."""
+    found = []
+    for ds in snap.kind("DaemonSet"):
+        socket_volumes = {v.get("name") for v in k8s.pod_spec(ds).get("volumes") or []
+                          if isinstance(v, dict) and str((v.get("hostPath") or {}).get("path", "")).rstrip("/") in SOCKET_DIRS}
+        for c in k8s.containers(ds):
+            argv = " ".join(str(a) for a in [*(c.get("command") or []), *(c.get("args") or [])])
+            named = "dhcp" in " ".join([k8s.name(ds), k8s.labels(ds).get("app", ""), str(c.get("name", "")), str(c.get("image", ""))])
+            mounts_socket = any(m.get("name") in socket_volumes for m in c.get("volumeMounts") or [])
+            if _RUNS_DHCP_DAEMON.search(argv) or (named and mounts_socket):
+                found.append(ds)
+                break
+    return found
 
 
 class InstallCniPlugins(Fix):
@@ -98,6 +137,20 @@ class InstallCniPlugins(Fix):
             return Plan(self.id, self.repairs, "already installed", refused=(
                 f"DaemonSet {NAMESPACE}/{NAME} exists but the checks still fail: see its pods' logs "
                 f"(`kubectl -n {NAMESPACE} logs ds/{NAME} -c install-plugins`)"))
+        plugins_missing = any(f.check == "plugins.present" and f.status is Status.FAIL for f in findings)
+        daemon_missing = any(f.check == "dhcp.daemon" and f.status is Status.FAIL for f in findings)
+        running = [k8s.ref(ds) for ds in dhcp_daemonsets(snap)]
+        run_daemon = daemon_missing and not running
+        if not plugins_missing and not run_daemon:
+            if daemon_missing:
+                return Plan(self.id, self.repairs, "the DHCP daemon has its own DaemonSet", refused=(
+                    f"DaemonSet {running[0]} already runs the CNI DHCP daemon; a second one would delete its socket. "
+                    f"See why it does not serve every node: `kubectl -n {running[0].split('/')[0]} describe ds/"
+                    f"{running[0].split('/')[1]}` (nodeSelector, tolerations) and its pods' logs"))
+            return self.nothing("dhcp.daemon only warns (a socket whose daemon was not probed): not a missing daemon")
+        return self._install(snap, run_daemon, running)
+
+    def _install(self, snap: Snapshot, run_daemon: bool, running: list[str]) -> Plan:
         bin_dirs = {name: search_dirs(snap, facts)[0] for name, facts in sorted(snap.nodes.items())}
         if not bin_dirs:
             return Plan(self.id, self.repairs, "cannot plan", refused="no node facts: the bin dir Multus uses is unknown")
@@ -108,12 +161,18 @@ class InstallCniPlugins(Fix):
         bin_dir = chosen.pop()
         changes = []
         if snap.get("ConfigMap", NAMESPACE, "cni-plugins") is None:
-            changes.append(Change(Action.CREATE, config_map(), f"the plugin version the DaemonSet installs ({PLUGINS_VERSION})"))
-        changes.append(Change(Action.CREATE, daemonset(bin_dir),
+            changes.append(Change(Action.CREATE, config_map(), f"the plugin version the DaemonSet installs ({PLUGINS_VERSION}); "
+                                  "left alone if it exists by then", if_absent=True))
+        daemon = "runs `dhcp daemon` on /run/cni/dhcp.sock" if run_daemon else "runs no DHCP daemon"
+        changes.append(Change(Action.CREATE, daemonset(bin_dir, run_daemon),
                               f"installs the reference plugins into {bin_dir} (the bin dir Multus searches) on every node, "
-                              "any architecture, and runs `dhcp daemon` on /run/cni/dhcp.sock"))
-        return Plan(self.id, self.repairs, f"install CNI plugins {PLUGINS_VERSION} into {bin_dir} and run the DHCP daemon",
-                    tuple(changes), pending="the DaemonSet's pods must run on every node first; re-run multus-check "
+                              f"any architecture, and {daemon}"))
+        notes = (f"The CNI DHCP daemon already runs in DaemonSet {', '.join(running)}: no second daemon is added.",) \
+            if running else ()
+        repairs = self.repairs if run_daemon else frozenset({"plugins.present"})  # verified: only what it repairs
+        return Plan(self.id, repairs, f"install CNI plugins {PLUGINS_VERSION} into {bin_dir}"
+                    + (" and run the DHCP daemon" if run_daemon else ""), tuple(changes), notes=notes,
+                    pending="the DaemonSet's pods must run on every node first; re-run multus-check "
                     f"after `kubectl -n {NAMESPACE} rollout status ds/{NAME}`",
                     risk="low: adds a DaemonSet; existing binaries of the same name are replaced atomically")
 

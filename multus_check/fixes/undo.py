@@ -1,7 +1,9 @@
 """Undo: put every object a fix changed back exactly as the journal recorded it.
 
 Replaced objects are written back from the journal's `before` with a resourceVersion
-precondition on the version the fix itself produced, so a change someone made after the fix is
+precondition, only while they still hold what the fix wrote: the resourceVersion the fix itself
+produced, or the same content under a newer one (a later run that changed the object was undone
+first, or a later step of the same run was restored), so a change someone made after the fix is
 never silently overwritten (the entry is reported instead; `force` overrides). Objects the fix
 created are deleted with uid and resourceVersion preconditions. Used by `multus-check undo` and by
 the rollback of a fix that fails part-way.
@@ -11,8 +13,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from multus_check.errors import MultusCheckError, NotFound
+from multus_check.fixes.fields import comparable
 from multus_check.fixes.journal import Entry, Journal
 from multus_check.fixes.model import strip_server_fields
 from multus_check.kube.writes import Writer
@@ -45,7 +49,7 @@ def revert(entry: Entry, writer: Writer, outcome: UndoOutcome, final_state: str,
         outcome.problems.append(f"{entry.ref} no longer exists; recreate it from the journal's `before` by hand")
         return
     version = str((current.get("metadata") or {}).get("resourceVersion", ""))
-    if version != entry.result_version and not force:
+    if version != entry.result_version and not force and not _as_the_fix_left_it(entry, current):
         outcome.problems.append(
             f"{entry.ref} was changed after the fix (resourceVersion {entry.result_version} -> {version}); "
             "left as it is (pass --force to restore the journaled state anyway)")
@@ -64,6 +68,11 @@ def revert(entry: Entry, writer: Writer, outcome: UndoOutcome, final_state: str,
         outcome.problems.append(f"{entry.ref}: {exc}")
         return
     entry.state = final_state
+
+
+def _as_the_fix_left_it(entry: Entry, current: dict[str, Any]) -> bool:
+    """Does the object hold exactly what the fix wrote (its content, under whatever resourceVersion)?"""
+    return entry.result is not None and comparable(current) == comparable(entry.result)
 
 
 def undo(journal: Journal, writer: Writer, force: bool = False) -> UndoOutcome:

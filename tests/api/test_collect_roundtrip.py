@@ -17,6 +17,7 @@ from multus_check.engine import run_checks
 from multus_check.model import Finding
 from multus_check.snapshot import Snapshot, load_snapshot, write_snapshot
 from tests.api.scenario import FIXTURES, Scenario, scenario
+from tests.fixes.world import comparable_plans
 
 EXAMPLES = sorted(d.name for d in FIXTURES.iterdir() if (d / "snapshot.json").exists()) if FIXTURES.exists() else []
 
@@ -41,13 +42,15 @@ def managed_objects(sc: Scenario) -> list[str]:
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_live_collection_gives_the_same_findings_as_the_offline_snapshot(example: str, tmp_path: Path) -> None:
+def test_live_collection_gives_the_same_findings_and_fix_plans_as_the_offline_snapshot(example: str, tmp_path: Path) -> None:
     with scenario(FIXTURES / example, tmp_path) as sc:
         live = sc.collect()
         assert managed_objects(sc) == []
     assert all(s.state.value in ("ok", "unsupported") for s in live.sections.values()), live.sections
     assert sorted(live.nodes) == sorted(sc.hosts)
-    assert verdicts(live) == verdicts(load_snapshot(FIXTURES / example))
+    offline = load_snapshot(FIXTURES / example)
+    assert verdicts(live) == verdicts(offline)
+    assert comparable_plans(live) == comparable_plans(offline)
 
 
 def test_healthy_and_broken_clusters_give_identical_messages_too(tmp_path: Path) -> None:

@@ -117,11 +117,15 @@ def test_a_concurrent_edit_between_plan_and_apply_stops_the_fix_without_overwrit
 
 
 class RacingWriter(Writer):
-    """Someone edits the object right after the fixer read it (after the dry run passed)."""
+    """Someone edits the object right after the fixer read it for the real write (the dry run, which
+    reads it first, passed)."""
+
+    reads = 0
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any]:
         obj = super().get(kind, namespace, name)
-        if kind == "ConfigMap":
+        self.reads += kind == "ConfigMap"
+        if kind == "ConfigMap" and self.reads == 2:
             edit = json.loads(json.dumps(obj))
             edit["data"]["note"] = "raced"
             super().replace(edit, obj["metadata"]["resourceVersion"])

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
+from multus_check.cli import main
+from multus_check.fixes.fields import comparable
 from multus_check.fixes.journal import Journal
 from multus_check.fixes.model import PlanContext, same_object
 from multus_check.fixes.multus import MultusNesting
@@ -11,7 +16,7 @@ from multus_check.fixes.undo import undo
 from multus_check.fixes.verify import execute, static_findings
 from multus_check.snapshot import load_snapshot
 from tests.api.scenario import FIXTURES
-from tests.fixes.world import world
+from tests.fixes.world import World, variant, world
 
 DS = ("apps/v1/daemonsets", "kube-system", "kube-multus-ds")
 
@@ -54,3 +59,87 @@ def test_a_missing_kubeconfig_adds_the_host_path_flag_and_a_second_plan_refuses_
         snap2, findings2 = w.diagnose()
         (again,) = w.plans(snap2, findings2)
         assert again.refused is not None and not again.changes
+
+
+def _cli(w: World, report: Path, *extra: str) -> int:
+    return main(["--no-e2e", "--kubeconfig", str(w.sc.harness.kubeconfig), "--report-dir", str(report), "--format", "json",
+                 "--output", str(report.parent / f"{report.name}.json"), *extra])
+
+
+def _undo(w: World, report: Path) -> int:
+    return main(["undo", str(report), "--kubeconfig", str(w.sc.harness.kubeconfig)])
+
+
+def test_a_second_fix_while_the_nesting_rollout_is_pending_plans_nothing_and_undo_needs_no_force(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with world(FIXTURES / "multus-nested-delegates", tmp_path) as w:
+        original = w.stored(*DS)
+        assert _cli(w, tmp_path / "r1", "--fix", "--yes") == 0
+        writes = len(w.fix_writes())
+        capsys.readouterr()
+
+        assert _cli(w, tmp_path / "r2", "--fix", "--yes") == 1  # still nested on the nodes: the diagnosis fails
+
+        out = capsys.readouterr().out
+        assert "refused: the DaemonSet already carries this fix" in out and "No change to apply." in out
+        assert len(w.fix_writes()) == writes and not (tmp_path / "r2" / "fix-journal.json").exists()
+        assert _undo(w, tmp_path / "r1") == 0
+        assert comparable(w.stored(*DS)) == comparable(original)
+
+
+def _nested_and_kubeconfig_missing(tmp: Path) -> Path:
+    target = variant("multus-nested-delegates", tmp, lambda items, meta: None)
+    for node in (target / "nodes").iterdir():
+        (node / "files/etc/cni/net.d/multus.d/multus.kubeconfig").unlink()
+        dirs = json.loads((node / "dirs.json").read_text())
+        dirs["/etc/cni/net.d/multus.d"] = None
+        dirs["/etc/cni/net.d"] = [e for e in dirs["/etc/cni/net.d"] if e["name"] != "multus.d"]
+        (node / "dirs.json").write_text(json.dumps(dirs))
+    return target
+
+
+def test_two_runs_on_the_same_daemonset_undone_newest_first_restore_it_exactly_without_force(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with world(_nested_and_kubeconfig_missing(tmp_path), tmp_path / "w") as w:
+        original = w.stored(*DS)
+        assert _cli(w, tmp_path / "r1", "--fix", "--yes", "--fix-only", "multus-nesting") == 0
+        assert _cli(w, tmp_path / "r2", "--fix", "--yes") == 0
+        out = capsys.readouterr().out
+        assert "applied: DaemonSet kube-system/kube-multus-ds" in out
+        args = w.stored(*DS)["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[-1] == "--multus-kubeconfig-file-host=/etc/cni/net.d/multus.d/multus.kubeconfig"
+        assert w.stored(*DS)["spec"]["template"]["spec"]["initContainers"][0]["name"] == "remove-stale-multus-conf"
+
+        assert _undo(w, tmp_path / "r2") == 0
+        assert _undo(w, tmp_path / "r1") == 0, capsys.readouterr().err
+
+        restored = w.stored(*DS)
+        assert comparable(restored) == comparable(original)
+        assert json.dumps(restored["spec"], sort_keys=True) == json.dumps(original["spec"], sort_keys=True)
+
+
+def test_undoing_the_older_run_first_is_refused_because_the_newer_run_changed_the_object(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with world(_nested_and_kubeconfig_missing(tmp_path), tmp_path / "w") as w:
+        assert _cli(w, tmp_path / "r1", "--fix", "--yes", "--fix-only", "multus-nesting") == 0
+        assert _cli(w, tmp_path / "r2", "--fix", "--yes") == 0
+        capsys.readouterr()
+        assert _undo(w, tmp_path / "r1") == 1
+        assert "was changed after the fix" in capsys.readouterr().err
+
+
+def test_two_fixes_of_one_daemonset_in_one_run_chain_and_undo_restores_it(tmp_path: Path) -> None:
+    with world(_nested_and_kubeconfig_missing(tmp_path), tmp_path / "w") as w:
+        snap, findings = w.diagnose()
+        original = w.stored(*DS)
+        plans = w.plans(snap, findings)
+        assert sorted(p.fix_id for p in plans if p.changes) == ["multus-k3s-kubeconfig", "multus-nesting"]
+
+        run = execute(plans, w.writer, snap, tmp_path / "report", "run-m3", w.collect)
+
+        assert run.outcome.ok, run.outcome.stopped
+        pod = w.stored(*DS)["spec"]["template"]["spec"]
+        assert pod["initContainers"][0]["name"] == "remove-stale-multus-conf"
+        assert pod["containers"][0]["args"][-1].startswith("--multus-kubeconfig-file-host=")
+        assert undo(Journal.load(run.journal.path), w.writer).ok
+        assert comparable(w.stored(*DS)) == comparable(original)

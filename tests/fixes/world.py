@@ -106,3 +106,23 @@ def world(snapshot_dir: Path, workdir: Path) -> Iterator[World]:
 
 def check_ids() -> set[str]:
     return {s.id for s in all_checks()}
+
+
+def comparable_plans(snap: Snapshot, now: str = NOW) -> list[tuple[Any, ...]]:
+    """Every fix's plan for a snapshot, comparable across a live collection and a snapshot directory
+    (without the metadata the server stamps: resourceVersion, uid, creationTimestamp)."""
+    from multus_check.engine import run_checks
+    from multus_check.fixes.fields import comparable
+
+    def obj(o: dict[str, Any] | None) -> Any:
+        if o is None:
+            return None
+        out = comparable(o)
+        for key in ("uid", "creationTimestamp"):
+            out.get("metadata", {}).pop(key, None)
+        return out
+
+    return [(p.fix_id, p.summary, p.refused, p.notes, p.pending, sorted(p.repairs),
+             [(c.action.value, c.ref, c.why, c.if_absent, obj(c.before), obj(c.after)) for c in p.changes],
+             [(m.title, m.commands) for m in p.manual])
+            for p in plan_all(snap, run_checks(snap), PlanContext(now=now))]

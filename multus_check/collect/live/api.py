@@ -5,7 +5,7 @@ names the verb and resource), failed (the API answered an error) or unsupported 
 does not serve the kind). Reads run in parallel. Objects are kept as `kubectl get -o yaml`
 prints them, minus `managedFields` and the last-applied annotation, and every one passes through
 `collect.redact` before it goes anywhere (env values, args, annotations, ConfigMap data...). Only
-the ConfigMaps, Services and Pods the checks use are kept.
+the ConfigMaps, Services and Pods the checks and the fixes use are kept.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 RBAC_HINT = "fixtures/rbac/readonly.yaml grants the read-only permissions"
 CONFIGMAP_NAMESPACES = ("kube-system", "kube-flannel")
-CONFIGMAP_NAMES = frozenset({"kube-flannel-cfg", "multus-cni-config", "multus-daemon-config", "kubeadm-config"})
+#: the ConfigMaps the checks read, and `cni-plugins` which install-cni-plugins creates only when absent
+CONFIGMAP_NAMES = frozenset({"kube-flannel-cfg", "multus-cni-config", "multus-daemon-config", "kubeadm-config", "cni-plugins"})
 DNS_SERVICE_NAMES = frozenset({"kube-dns", "coredns"})
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
 RECENT_EVENTS = timedelta(hours=24)
