@@ -45,7 +45,7 @@ _HINT = r"tok|auth|pass|secret|credential|api[-_.]?key|private|bearer|cert|key[-
 _MAYBE = re.compile(_HINT + r"|://|eyJ|-----BEGIN", re.IGNORECASE)
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(?:.*?-----END \1-----|.*)", re.DOTALL)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/\s@\"'<>]+)@(?=[^\s@]*)")
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/\s@\"'<>]+)@")
 _KEY = r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[A-Za-z0-9_./][A-Za-z0-9_.\-/]*"
 _QUOTED = r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'"
 _LINE = re.compile(rf"^(?P<lead>[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?)(?P<key>{_KEY})(?P<sep>[ \t]*[:=][ \t]*)(?P<value>.*)$")

@@ -33,10 +33,10 @@ from multus_check.fixes.model import Action, Plan
 from multus_check.fixes.render import render_plan
 from multus_check.fixes.undo import undo
 from multus_check.fixes.verify import static_findings
-from multus_check.snapshot import Snapshot
+from multus_check.snapshot import Snapshot, load_snapshot
 from tests.api.scenario import FIXTURES
 from tests.fixes.test_flannel_fix import kubeadm_shaped
-from tests.fixes.world import World, variant, world
+from tests.fixes.world import World, comparable_plans, variant, world
 
 Key = tuple[str, str, str]
 FLANNEL_CM: Key = ("v1/configmaps", "kube-flannel", "kube-flannel-cfg")
@@ -219,10 +219,13 @@ def _check_example(case: Case, w: World, nodes_from: Snapshot, base: dict[Key, d
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.fix}-{i}" for i, c in enumerate(CASES)])
 def test_a_fix_writes_only_the_fields_its_plan_shows_and_every_secret_survives(case: Case, tmp_path: Path) -> None:
-    with world(case.snapshot(tmp_path), tmp_path / "w") as w:
+    snapshot_dir = case.snapshot(tmp_path)
+    with world(snapshot_dir, tmp_path / "w") as w:
         if case.fix == "attach":
             w.writer.create(_deployment())
         nodes_from = w.collect()
+        if case.fix != "attach":  # the same cluster plans the same live and offline
+            assert comparable_plans(nodes_from) == comparable_plans(load_snapshot(snapshot_dir))
         base = {key: w.stored(*key) for key in case.targets}
         runs = iter(range(10_000))
 

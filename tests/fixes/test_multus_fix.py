@@ -16,7 +16,7 @@ from multus_check.fixes.undo import undo
 from multus_check.fixes.verify import execute, static_findings
 from multus_check.snapshot import load_snapshot
 from tests.api.scenario import FIXTURES
-from tests.fixes.world import World, variant, world
+from tests.fixes.world import World, comparable_plans, variant, world
 
 DS = ("apps/v1/daemonsets", "kube-system", "kube-multus-ds")
 
@@ -100,8 +100,10 @@ def _nested_and_kubeconfig_missing(tmp: Path) -> Path:
 
 def test_two_runs_on_the_same_daemonset_undone_newest_first_restore_it_exactly_without_force(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with world(_nested_and_kubeconfig_missing(tmp_path), tmp_path / "w") as w:
+    snapshot_dir = _nested_and_kubeconfig_missing(tmp_path)
+    with world(snapshot_dir, tmp_path / "w") as w:
         original = w.stored(*DS)
+        assert comparable_plans(w.collect()) == comparable_plans(load_snapshot(snapshot_dir))
         assert _cli(w, tmp_path / "r1", "--fix", "--yes", "--fix-only", "multus-nesting") == 0
         assert _cli(w, tmp_path / "r2", "--fix", "--yes") == 0
         out = capsys.readouterr().out
