@@ -123,6 +123,7 @@ def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Pl
         live = importlib.import_module("multus_check.collect.live")
         recollect = lambda: live.collect_cluster(args)  # noqa: E731
     report_dir = Path(args.report_dir or Path("reports") / results.run_id)
+    _private_report_dir(report_dir, getattr(args, "output", None))
     try:
         run = execute(plans, writer, snapshot, report_dir, results.run_id, recollect)
     finally:
@@ -136,6 +137,18 @@ def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Pl
     failed = bool(run.regressions) or any(s in ("fail", "warn", "skip") for s in run.repaired.values())
     could_not_look = run.recheck_problem is not None or any(s in ("error", "not evaluated") for s in run.repaired.values())
     return EXIT_INCOMPLETE if could_not_look and not failed else EXIT_FAILED
+
+
+def _private_report_dir(report_dir: Path, output: str | None) -> None:
+    """The journal about to go there holds credentials: make the run's report directory 0700
+    (this run's --output file there does not make it someone else's directory)."""
+    from multus_check.fixes.journal import private_dir
+
+    own = [Path(output).name] if output and Path(output).resolve().parent == report_dir.resolve() else []
+    try:
+        private_dir(report_dir, own)
+    except OSError as exc:
+        raise UsageError(f"cannot prepare the report directory {report_dir}: {exc.strerror}") from exc
 
 
 def render_run(run: FixRun, run_id: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,14 +101,15 @@ class Journal:
             raise UsageError(f"cannot write the fix journal {self.path}: {exc.strerror}") from exc
 
 
-def private_dir(path: Path) -> None:
-    """Make `path` (mode 0700 when this creates it); tighten an existing one only when it is the run's own."""
+def private_dir(path: Path, own_files: Iterable[str] = ()) -> None:
+    """Make `path` (mode 0700 when this creates it); tighten an existing one only when it is the run's
+    own: ours, holding nothing but RUN_FILES and `own_files` (say, this run's --output file)."""
     if not path.exists():
         path.mkdir(parents=True, mode=0o700)
         os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
         return
     st = path.stat()
-    if st.st_mode & 0o077 and st.st_uid == os.geteuid() and {p.name for p in path.iterdir()} <= RUN_FILES:
+    if st.st_mode & 0o077 and st.st_uid == os.geteuid() and {p.name for p in path.iterdir()} <= RUN_FILES | set(own_files):
         os.chmod(path, 0o700)
 
 

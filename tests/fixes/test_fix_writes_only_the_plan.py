@@ -99,7 +99,8 @@ def extras(draw: st.DrawFn) -> Extras:
     sidecar = {"name": "sidecar", "image": "busybox:1.36", "args": ["--token", s[3], f"--password={s[4]}"],
                "env": [{"name": "API_KEY", "value": s[5]}]} if draw(st.booleans()) else None
     annotations = {"example.com/webhook": f"https://bot:{s[6]}@hooks.example.com/x",
-                   "example.com/settings": json.dumps({"token": s[0], "level": draw(st.integers(0, 9))})}
+                   "example.com/settings": json.dumps({"token": s[0], "level": draw(st.integers(0, 9))}),
+                   "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"env": [{"name": "MULTUS_TOKEN", "value": s[0]}]})}
     tolerations = draw(st.lists(st.sampled_from([{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"},
                                                  {"key": "edge", "operator": "Equal", "value": "yes", "effect": "NoExecute"}]),
                                 max_size=2, unique_by=lambda t: t["key"]))

@@ -51,3 +51,16 @@ def test_an_existing_journal_file_with_loose_permissions_is_rewritten_private(tm
     (tmp_path / "r" / "fix-journal.tmp").chmod(0o644)
     journal.save()
     assert _mode(journal.path) == 0o600
+
+
+def test_fix_yes_leaves_the_journal_private_in_a_private_report_directory_beside_its_output_file(tmp_path: Path) -> None:
+    from multus_check.cli import main
+    from tests.api.scenario import FIXTURES
+    from tests.fixes.world import world
+
+    with world(FIXTURES / "cidr-service-routing", tmp_path) as w:
+        report = tmp_path / "r"
+        code = main(["--no-e2e", "--kubeconfig", str(w.sc.harness.kubeconfig), "--report-dir", str(report), "--format", "json",
+                     "--output", str(report / "report.json"), "--fix", "--yes"])
+    assert code == 0
+    assert _mode(report) == 0o700 and _mode(report / JOURNAL_NAME) == 0o600
