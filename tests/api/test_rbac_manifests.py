@@ -15,7 +15,7 @@ from multus_check.collect.live.preflight import READS, node_fact_permissions
 from multus_check.errors import Forbidden
 from multus_check.kube.resources import Resource
 from multus_check.snapshot import SectionState
-from tests.api.rbac import allowed, load_grants
+from tests.api.rbac import Rbac
 from tests.api.scenario import FIXTURES, scenario
 from tests.api.test_collect_roundtrip import managed_objects
 
@@ -23,8 +23,7 @@ HEALTHY = FIXTURES / "healthy-k3s"
 
 
 def _authorizer(files: tuple[str, ...]) -> Any:
-    grants = load_grants(files)
-    return lambda verb, group, res, ns, name: allowed(grants, verb, group, res, ns, name)
+    return Rbac(files).allows
 
 
 def _grants(files: tuple[str, ...], verb: str, resource: Resource | str, ns: str | None, name: str = "") -> bool:
@@ -32,7 +31,7 @@ def _grants(files: tuple[str, ...], verb: str, resource: Resource | str, ns: str
         group, res = resource.group, resource.plural
     else:
         group, res = "", resource
-    return allowed(load_grants(files), verb, group, res, ns, name or None)
+    return Rbac(files).allows(verb, group, res, ns, name or None)
 
 
 def test_readonly_manifest_grants_every_read_the_preflight_checks() -> None:

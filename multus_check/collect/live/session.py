@@ -13,9 +13,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from multus_check import signals
 from multus_check.collect.live.api import ApiReadout, read_api_objects
 from multus_check.collect.live.bundle import BundleError, build_bundle
-from multus_check.collect.live.lifecycle import Run, finish, sigterm_as_exception
+from multus_check.collect.live.lifecycle import Run, finish
 from multus_check.collect.live.nodefacts import NodeFactsCollector
 from multus_check.collect.live.options import LiveOptions
 from multus_check.collect.live.preflight import preflight
@@ -50,7 +51,7 @@ def collect(
     run: Run | None = None
     if opts.node_facts:
         run = Run(gw, opts.namespace)
-        with sigterm_as_exception():
+        with signals.handled(), signals.tracking(run.left_behind):
             try:
                 _node_facts(gw, opts, run, checked.namespace_exists, readout, snap, progress, poll_interval)
                 _service_cidr(gw, readout, snap, opts.namespace)
