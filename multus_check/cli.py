@@ -48,6 +48,7 @@ exit codes:
   0  no check failed          1  at least one check failed (at or above --fail-on)
   2  unusable invocation or input (bad flags, unreadable snapshot, cluster unreachable)
   3  nothing failed, but some checks could not be evaluated
+  130, 143  interrupted by Ctrl-C, by SIGTERM (after removing what the run created)
 """
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from multus_check import signals
 from multus_check.collect.live.lifecycle import Run, finish
 from multus_check.collect.live.podspec import RUN_LABEL
+from multus_check.collect.live.preflight import Permission, run_permissions
 from multus_check.domain.known_failures import match
 from multus_check.e2e import podspec
 from multus_check.e2e.podspec import Target
@@ -84,6 +85,15 @@ class E2ERun:
     peer_window: float = 30.0
     notify: Callable[[str], None] = lambda text: None
     run: Run | None = None
+
+    def missing_permissions(self) -> list[Permission]:
+        """What the sample pods need in the namespace that RBAC does not grant, asked by review before anything."""
+        try:
+            answers, _ = run_permissions(self.gateway, self.namespace, [Permission("list", EVENTS, self.namespace)])
+        except Forbidden as exc:
+            log.warning("cannot check the sample pods' permissions up front (%s); trying", exc)
+            return []
+        return [p for p, ok in answers.items() if not ok]
 
     def execute(self, targets: list[Target]) -> list[PodObservation]:
         """Create one sample pod per target, wait for all, and always clean up."""

@@ -87,11 +87,14 @@ class Decision:
 class Rbac:
     """The grants of a set of manifests of fixtures/rbac/, for one subject (every binding names the same one)."""
 
-    def __init__(self, files: Iterable[str]) -> None:
-        self.files = tuple(files)
+    def __init__(self, files: Iterable[str], docs: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """`files` of fixtures/rbac/ (or absolute paths); `docs` adds manifests given as objects, by a file label."""
+        self.files = tuple(files) + tuple(docs or {})
         self.atoms: list[Atom] = []
-        for file in self.files:
+        for file in files:
             self.atoms += _atoms(file, [d for d in yaml.safe_load_all((RBAC_DIR / file).read_text()) if d])
+        for label, objects in (docs or {}).items():
+            self.atoms += _atoms(label, objects)
 
     def matching(self, req: Request) -> frozenset[Atom]:
         return frozenset(a for a in self.atoms if a.matches(req))

@@ -31,7 +31,7 @@ from tests.api.emulator import _status, selected_name
 from tests.api.harness import EmulatorHarness
 from tests.api.hosttree import build_host_tree
 from tests.api.kubelet import FakeKubelet
-from tests.api.rbac import RBAC_DIR, RBAC_GROUP, Rbac, Request
+from tests.api.rbac import RBAC_DIR, RBAC_GROUP, Decision, Rbac, Request
 from tests.api.scenario import Scenario, seed
 from tests.e2e.samples import network_status, probe_output
 from tests.fixes.emulator_writes import WriteEmulator
@@ -46,6 +46,7 @@ class Recorded:
     status: int
     request: Request | None  # None: not a resource request (/version)
     answer: Any = None  # a SelfSubjectAccessReview's answer
+    decision: Decision | None = None  # the RBAC decision, with the grants it used (None: no RBAC in force)
 
     @property
     def dry_run(self) -> bool:
@@ -61,29 +62,34 @@ class RecordingEmulator(WriteEmulator):
     rbac: Rbac | None = None
     recorded: list[Recorded] = attrs.field(factory=list)
 
-    def use(self, rbac: Rbac) -> None:
-        """Authorize every request (and answer every review) from these manifests only."""
+    def use(self, rbac: Rbac | None) -> None:
+        """Authorize every request (and answer every review) from these manifests only (None: allow all)."""
         self.rbac = rbac
-        self.authorizer = rbac.allows
+        self.authorizer = None if rbac is None else rbac.allows
 
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         req = self._request_of(request)
-        refused = self._escalation(req, request.data) if req is not None and not self._is_denied(
+        review = req is not None and req.resource == "selfsubjectaccessreviews"
+        decision = self._decide(req, request.data) if req is not None and not review else None
+        refused = self._escalation(req, decision) if req is not None and not self._is_denied(
             req.verb, req.resource, req.group, req.namespace, req.name) else None
         response = refused if refused is not None else await super()._handle(request)
-        answer = json.loads(response.body) if req is not None and req.resource == "selfsubjectaccessreviews" \
-            and isinstance(response, aiohttp.web.Response) and response.body else None
+        answer = json.loads(response.body) if review and isinstance(response, aiohttp.web.Response) and response.body else None
         self.recorded.append(Recorded(request.method.value, request.url.path, dict(request.params), request.data,
-                                      response.status, req, answer))
+                                      response.status, req, answer, decision))
         return response
 
     def _serve_namespaces(self, method: str, name: str | None, query: dict[str, str], body: bytes) -> aiohttp.web.StreamResponse:
         response = super()._serve_namespaces(method, name, query, body)
         verb = {"GET": "get" if name else "list", "POST": "create", "DELETE": "delete"}.get(method, method.lower())
         data = json.loads(body) if body else None
+        req = Request(verb, "", "namespaces", None, name)
         self.recorded.append(Recorded(method, "/api/v1/namespaces" + (f"/{name}" if name else ""), query, data,
-                                      response.status, Request(verb, "", "namespaces", None, name)))
+                                      response.status, req, decision=self._decide(req, data)))
         return response
+
+    def _decide(self, req: Request, body: Any) -> Decision | None:
+        return None if self.rbac is None else self.rbac.decide(req, body, self._stored_role_rules)
 
     def _request_of(self, request: rendering.Request) -> Request | None:
         verb, res_name, group = self._rbac_attributes(request)
@@ -94,12 +100,10 @@ class RecordingEmulator(WriteEmulator):
             name = None  # the API server authorizes a create without the new object's name
         return Request(verb, group, res_name, request.namespace, name)
 
-    def _escalation(self, req: Request, body: Any) -> aiohttp.web.StreamResponse | None:
+    @staticmethod
+    def _escalation(req: Request, decision: Decision | None) -> aiohttp.web.StreamResponse | None:
         """The API server's escalation checks on creating RBAC objects (kmock has none)."""
-        if self.rbac is None or req.group != RBAC_GROUP or req.verb != "create":
-            return None
-        decision = self.rbac.decide(req, body, self._stored_role_rules)
-        if decision.allowed:
+        if decision is None or decision.allowed or req.group != RBAC_GROUP or req.verb != "create":
             return None
         return _status(decision.status, "Forbidden" if decision.status == 403 else "NotFound", decision.reason)
 

@@ -74,3 +74,18 @@ def test_readonly_rbac_without_no_node_facts_fails_up_front_naming_the_manifest(
         assert managed_objects(sc) == []
     assert "create pods in namespace multus-check" in str(err.value)
     assert "fixtures/rbac/node-facts.yaml" in str(err.value)
+
+
+def test_without_create_services_the_cidr_probe_is_skipped_not_refused(tmp_path: Path) -> None:
+    with scenario(HEALTHY, tmp_path) as sc:
+        rbac = Rbac(("readonly.yaml", "node-facts.yaml"))
+        sc.emulator.authorizer = lambda verb, group, res, ns, name: (verb, res) != ("create", "services") and rbac.allows(
+            verb, group, res, ns, name)
+        sc.emulator.namespaces["multus-check"] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "multus-check"}}
+        snap = sc.collect()
+        probes = sc.emulator.count_calls("POST", r"/services$")
+    assert probes == 0
+    tried = {t["method"]: t["result"] for t in snap.facts["serviceCIDR"]["tried"]}
+    assert tried["server-side dry-run Service probe"] == (
+        "skipped: RBAC does not grant create services in namespace multus-check (SelfSubjectAccessReview)")
+    assert len(snap.nodes) == 3, "node facts do not depend on the probe"
