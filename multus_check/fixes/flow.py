@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from multus_check.errors import UsageError
+from multus_check import signals
+from multus_check.errors import Terminated, UsageError
 from multus_check.report.results import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, now_iso
 
 #: the exit code of an interrupted run (cli.py uses it for Ctrl-C anywhere else too)
@@ -131,6 +132,10 @@ def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Pl
     report_dir = Path(args.report_dir or Path("reports") / results.run_id)
     try:
         run = execute(plans, writer, snapshot, report_dir, results.run_id, recollect)
+    except (KeyboardInterrupt, Terminated):  # the one final line says where the journal is
+        signals.report(f"the fix was interrupted: what it applied is journaled in {report_dir / 'fix-journal.json'}; "
+                       f"undo with: multus-check undo {report_dir}")
+        raise
     finally:
         if gateway is not None:
             gateway.close()

@@ -113,23 +113,6 @@ class RecordingEmulator(WriteEmulator):
                 return list(obj.raw.get("rules") or [])
         return None
 
-    # -- reading the record ---------------------------------------------------------------------
-
-    def resource_requests(self) -> list[Recorded]:
-        """Every resource request except the reviews themselves."""
-        return [r for r in self.recorded if r.request is not None and not r.is_review]
-
-    def questions(self) -> list[tuple[Request, bool]]:
-        """The preflight's SelfSubjectAccessReview questions and their answers."""
-        out = []
-        for r in self.recorded:
-            if r.is_review and isinstance(r.body, dict) and isinstance(r.answer, dict):
-                a = r.body.get("spec", {}).get("resourceAttributes", {})
-                resource = a.get("resource", "") + (f"/{a['subresource']}" if a.get("subresource") else "")
-                out.append((Request(a.get("verb", ""), a.get("group", ""), resource, a.get("namespace"), a.get("name") or None),
-                            bool((r.answer.get("status") or {}).get("allowed"))))
-        return out
-
 
 class SampleKubelet(FakeKubelet):
     """Runs collector pods like the fake kubelet; completes e2e sample pods with a healthy probe result

@@ -161,3 +161,21 @@ def test_a_killed_run_leaves_objects_that_cleanup_then_removes(tmp_path: Path) -
     assert child.returncode == -signal.SIGKILL
     assert "namespace/multus-check" in left and any(o.startswith("configmaps/") for o in left)
     assert code == 0 and after == [] and again == 0
+
+
+def test_sigterm_during_a_fix_exits_143_naming_the_journal_and_the_undo(tmp_path: Path) -> None:
+    with recorded_world(FIXTURES / "cidr-service-routing", tmp_path / "w") as sc:
+        # the dry run of the first change waits out a 503 + Retry-After: 4
+        sc.harness.emulator.fail_next("PUT", r"/configmaps/kube-flannel-cfg$", 503, 503, 503, retry_after="4")
+        child = _start(sc, tmp_path, "--no-e2e", "--fix", "--yes", "--format", "json", "--output", str(tmp_path / "r.json"))
+        _wait_for_calls(sc, "PUT", "/configmaps/kube-flannel-cfg")
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=20)
+        undone = subprocess.run([sys.executable, "-m", "multus_check", "undo", str(tmp_path / "r"), "--kubeconfig",
+                                 str(sc.harness.kubeconfig)], cwd=ROOT, text=True, capture_output=True, timeout=60)
+    assert child.returncode == 143, err
+    assert "Traceback" not in err
+    assert err.rstrip().splitlines()[-1] == (
+        f"multus-check: terminated (SIGTERM); the fix was interrupted: what it applied is journaled in "
+        f"{tmp_path / 'r' / 'fix-journal.json'}; undo with: multus-check undo {tmp_path / 'r'}")
+    assert undone.returncode == 0 and "Nothing to undo" in undone.stdout  # stopped in the dry run: nothing applied
