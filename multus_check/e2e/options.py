@@ -4,8 +4,8 @@ after the static checks.
 Decides what to run (which NADs, which nodes), skips with the reason when a prerequisite it
 needs failed or when there is no live cluster, asks by review for every permission the sample
 pods need (missing ones make the e2e checks `error`, naming them, before anything is created),
-runs the sample pods and judges them. Talks to
-the cluster only through `runner.E2ERun` (and so through the gateway).
+runs the sample pods and judges them. Talks to the cluster only through `runner.E2ERun` (and so
+through the gateway).
 """
 
 from __future__ import annotations

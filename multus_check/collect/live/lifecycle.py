@@ -16,7 +16,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,7 +117,7 @@ class Run:
         self.removed = True
 
     @contextlib.contextmanager
-    def _deleting(self, kind: str | None) -> Any:
+    def _deleting(self, kind: str | None) -> Iterator[None]:
         """Mark the entries of `kind` (None: all, the namespace takes everything along) deleting, then removed."""
         with self._lock:
             entries = [e for e in self._ledger if (kind is None or e.kind == kind) and e.state in _LIVE]

@@ -1,9 +1,10 @@
 """One live collection: from a kubeconfig to a Snapshot, leaving nothing behind.
 
 Order: load credentials; ask the server its version (unreachable or rejected stops here);
-check every permission the run will use (SelfSubjectAccessReview); read the API objects; then, unless --no-node-facts, create the run's
-namespace and ConfigMap, run the collector pods, and clean up in `finally` (also on Ctrl-C
-and SIGTERM); last, work out the Service CIDR and record how.
+ask for every permission the run will use (SelfSubjectAccessReview); read the API objects;
+then, unless --no-node-facts, create the run's namespace and ConfigMap, run the collector pods,
+and clean up in `finally` (also on Ctrl-C and SIGTERM); last, work out the Service CIDR and
+record how (the dry-run probe only where it is granted).
 """
 
 from __future__ import annotations
