@@ -32,6 +32,7 @@ EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 @dataclass
 class _State:
     depth: int = 0
+    pid: int = 0  # the process that installed the handlers (a forked helper inherits them)
     first: int | None = None  # the first signal of this invocation
     seen: int = 0
     cleaning: int = 0
@@ -73,12 +74,16 @@ def handled() -> Iterator[None]:
 
 
 def _reset() -> None:
-    _state.first, _state.seen, _state.cleaning = None, 0, 0
+    _state.pid, _state.first, _state.seen, _state.cleaning = os.getpid(), None, 0, 0
     _state.trackers.clear()
     _state.reports.clear()
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
+    if os.getpid() != _state.pid:  # a forked helper (pyroute2, a probe): the defaults, no messages of ours
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        os._exit(128 + signum)
     _state.seen += 1
     if _state.first is not None or _state.cleaning:
         _exit_now(signum)
