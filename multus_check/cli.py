@@ -15,8 +15,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from multus_check import __version__
-from multus_check.errors import MultusCheckError, UsageError
+from multus_check import __version__, signals
+from multus_check.errors import MultusCheckError, Terminated, UsageError
 from multus_check.report.results import EXIT_OK, EXIT_USAGE
 
 #: subcommand name -> module with HELP, add_arguments(parser), run(args) -> int
@@ -48,6 +48,7 @@ exit codes:
   0  no check failed          1  at least one check failed (at or above --fail-on)
   2  unusable invocation or input (bad flags, unreadable snapshot, cluster unreachable)
   3  nothing failed, but some checks could not be evaluated
+  130, 143  interrupted by Ctrl-C, by SIGTERM (after removing what the run created)
 """
 
 
@@ -105,23 +106,29 @@ def list_catalog() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in SUBCOMMANDS:
-            return _run_subcommand(argv)
-        parser = build_parser()
-        _add_live_arguments(parser)
-        importlib.import_module("multus_check.e2e.arguments").add_e2e_arguments(parser)
-        args = parser.parse_args(argv)
-        _setup_logging(args.verbose)
-        if args.list:
-            print(list_catalog())
-            return EXIT_OK
-        return run_analysis(args)
-    except KeyboardInterrupt:
-        print("multus-check: interrupted", file=sys.stderr)
-        return 130
+        with signals.handled():
+            return _main(argv)
+    except (KeyboardInterrupt, Terminated) as exc:  # Ctrl-C 130, SIGTERM 143: one line, cleanup already done
+        code, line = signals.final_line(exc)
+        print(line, file=sys.stderr)
+        return code
     except MultusCheckError as exc:
         print(f"multus-check: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _main(argv: list[str]) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        return _run_subcommand(argv)
+    parser = build_parser()
+    _add_live_arguments(parser)
+    importlib.import_module("multus_check.e2e.arguments").add_e2e_arguments(parser)
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    if args.list:
+        print(list_catalog())
+        return EXIT_OK
+    return run_analysis(args)
 
 
 def _run_subcommand(argv: list[str]) -> int:

@@ -62,3 +62,10 @@ class Invalid(ClusterAccessError):
 
 class HostError(MultusCheckError):
     """A host-level operation failed (netns, CNI invocation, process start)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that cleanup runs as for Ctrl-C (exit 143).
+
+    A BaseException like KeyboardInterrupt, so that no `except Exception` swallows it.
+    """

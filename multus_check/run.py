@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from multus_check import signals
 from multus_check.errors import MultusCheckError
 from multus_check.report.results import Results, new_run_id, now_iso
 from multus_check.snapshot.model import Snapshot
@@ -47,8 +48,10 @@ def analyse(snap: Snapshot, *, include: Iterable[str] = (), exclude: Iterable[st
             "-c", os.devnull, "-W", "ignore::UserWarning", *pytest_args]
     args += [a for p in include for a in ("--check", p)] + [a for p in exclude for a in ("--skip", p)]
     sink = io.StringIO()
+    signalled = signals.mark()
     with contextlib.redirect_stdout(sink):
         code = pytest.main(args, plugins=[_Inject()])
+    signals.raise_if_signalled_since(signalled)  # pytest catches Ctrl-C and SIGTERM's exception itself
     if int(code) in (2, 3, 4) or (int(code) == 5 and not state.findings and not (include or exclude)):
         raise MultusCheckError(f"the conformance suites did not run (pytest exit {int(code)}):\n{sink.getvalue()[-2000:]}")
     return Results.build(state.findings, checks=state.checks, source=source or {}, run_id=run_id or new_run_id(),

@@ -1,12 +1,20 @@
-"""`multus-check attach KIND/NAME`: move a workload off hostNetwork onto a NAD, journaled and undoable."""
+"""`multus-check attach KIND/NAME`: move a workload off hostNetwork onto a NAD, journaled and undoable.
+
+The permissions it needs (read and replace the workload, read the NAD) are checked by review before
+the first request; missing ones are named and nothing is sent (exit 2).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from multus_check.report.results import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from multus_check.fixes.permissions import Requirement
 
 HELP = "Move a Deployment/StatefulSet/DaemonSet off hostNetwork onto a NetworkAttachmentDefinition (undo with `multus-check undo`)."
 
@@ -23,12 +31,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="count", default=0)
 
 
+def attach_requirements(kind: str, namespace: str, name: str, network: str | None) -> list[Requirement]:
+    """Read and replace the workload; read the NAD, or list the namespace's NADs when none is named."""
+    from multus_check.fixes.permissions import Requirement
+    from multus_check.kube.access import Permission
+    from multus_check.kube.resources import NADS
+    from multus_check.kube.writes import resource_for
+
+    res = resource_for(kind)
+    needs = [Permission(v, res, namespace, name) for v in ("get", "update")]
+    if network:
+        nad_ns, _, nad_name = network.rpartition("/")
+        needs.append(Permission("get", NADS, nad_ns or namespace, nad_name))
+    else:
+        needs.append(Permission("list", NADS, namespace))
+    return [Requirement.of(p) for p in needs]
+
+
 def run(args: argparse.Namespace) -> int:
     from multus_check.errors import NotFound, UsageError
     from multus_check.fixes.apply import apply
     from multus_check.fixes.attach import attach_plan, check_mac, parse_target
     from multus_check.fixes.flow import EXIT_INTERRUPTED, Answer, ask
     from multus_check.fixes.journal import Journal
+    from multus_check.fixes.permissions import require
     from multus_check.fixes.render import render_plan
     from multus_check.kube import Gateway, load_target
     from multus_check.kube.resources import NADS
@@ -40,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     gateway = Gateway(load_target(args.kubeconfig, args.context))
     writer = Writer(gateway)
     try:
+        require(gateway, attach_requirements(kind, args.namespace, name, args.network), f"attach {kind} {name}")
         try:
             workload = writer.get(kind, args.namespace, name)
         except NotFound as exc:

@@ -1,4 +1,8 @@
-"""`multus-check undo RUN_ID`: revert what `multus-check --fix` changed in that run, from its journal."""
+"""`multus-check undo RUN_ID`: revert what `multus-check --fix` changed in that run, from its journal.
+
+The permissions the revert needs are checked by review first; missing ones are named and nothing
+is sent (exit 2).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from multus_check.fixes.journal import Journal, find_journal
+    from multus_check.fixes.permissions import for_undo, require
     from multus_check.fixes.undo import undo
     from multus_check.kube import Gateway, load_target
     from multus_check.kube.writes import Writer
@@ -33,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     gateway = Gateway(load_target(args.kubeconfig, args.context))
     try:
+        require(gateway, for_undo(pending), f"undo run {journal.run_id}")
         outcome = undo(journal, Writer(gateway), force=args.force)
     finally:
         gateway.close()

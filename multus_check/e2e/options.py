@@ -2,8 +2,10 @@
 after the static checks.
 
 Decides what to run (which NADs, which nodes), skips with the reason when a prerequisite it
-needs failed or when there is no live cluster, runs the sample pods and judges them. Talks to
-the cluster only through `runner.E2ERun` (and so through the gateway).
+needs failed or when there is no live cluster, asks by review for every permission the sample
+pods need (missing ones make the e2e checks `error`, naming them, before anything is created),
+runs the sample pods and judges them. Talks to the cluster only through `runner.E2ERun` (and so
+through the gateway).
 """
 
 from __future__ import annotations
@@ -84,6 +86,11 @@ def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding
                     DEFAULT_PROBE_IMAGE)), float(_opt(args, "e2e_timeout", DEFAULT_E2E_TIMEOUT)), route_to,
                     keep=bool(_opt(args, "keep", False)), poll_interval=poll_interval, notify=notify,
                     peer_window=float(_opt(args, "e2e_peer_window", DEFAULT_PEER_WINDOW)))
+    missing = runner.missing_permissions()
+    if missing:
+        return skipped + [finding(c, Status.ERROR, CLUSTER, "Not run: RBAC forbids " + "; ".join(map(str, missing)) + ".",
+                                  "Apply fixtures/rbac/node-facts.yaml (it grants them in namespace multus-check), "
+                                  "or pass --no-e2e.", missing=[str(p) for p in missing]) for c in ids.E2E_CHECKS]
     findings = skipped + judge(runner.execute(targets), expect)
     for f in findings:
         if f.check == ids.ATTACH and f.status is Status.PASS and f.evidence.get("keep_mac_annotation"):

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from multus_check.collect.live.lifecycle import Run, finish, sigterm_as_exception
-from multus_check.collect.live.podspec import RUN_LABEL, namespace_manifest
+from multus_check import signals
+from multus_check.collect.live.lifecycle import Run, finish
+from multus_check.collect.live.podspec import RUN_LABEL
+from multus_check.collect.live.preflight import Permission, run_permissions
 from multus_check.domain.known_failures import match
 from multus_check.e2e import podspec
 from multus_check.e2e.podspec import Target
@@ -84,11 +86,20 @@ class E2ERun:
     notify: Callable[[str], None] = lambda text: None
     run: Run | None = None
 
+    def missing_permissions(self) -> list[Permission]:
+        """What the sample pods need in the namespace that RBAC does not grant, asked by review before anything."""
+        try:
+            answers, _ = run_permissions(self.gateway, self.namespace, [Permission("list", EVENTS, self.namespace)])
+        except Forbidden as exc:
+            log.warning("cannot check the sample pods' permissions up front (%s); trying", exc)
+            return []
+        return [p for p, ok in answers.items() if not ok]
+
     def execute(self, targets: list[Target]) -> list[PodObservation]:
         """Create one sample pod per target, wait for all, and always clean up."""
         self.run = Run(self.gateway, self.namespace)
         observations = [PodObservation(t, podspec.pod_name(self.run.run_id, i)) for i, t in enumerate(targets)]
-        with sigterm_as_exception():
+        with signals.handled(), signals.tracking(self.run.left_behind):
             try:
                 self._setup(observations)
                 self._wait(observations)
@@ -106,14 +117,14 @@ class E2ERun:
         assert self.run is not None
         run_id = self.run.run_id
         self._ensure_namespace()
-        self.gateway.create(CONFIGMAPS, self.namespace, podspec.configmap_manifest(self.namespace, run_id))
+        self.run.create(CONFIGMAPS, podspec.configmap_manifest(self.namespace, run_id))
         deadline = self.timeout + 30
         peers = podspec.peer_plans(run_id, [o.target for o in observations], self.peer_window)
         for index, obs in enumerate(observations):
             pod = podspec.sample_pod(self.namespace, run_id, index, obs.target, self.image, self.route_to, deadline,
                                      peer=peers.get(index))
             try:
-                self.gateway.create(PODS, self.namespace, pod)
+                self.run.create(PODS, pod)
                 obs.phase, obs.node = "Pending", obs.target.node
             except (Forbidden, ClusterAccessError) as exc:
                 obs.error = f"creating sample pod {obs.pod} failed: {exc}"
@@ -136,8 +147,7 @@ class E2ERun:
                 return
             if existing is None:
                 try:
-                    gw.create(NAMESPACES, None, namespace_manifest(self.namespace, self.run.run_id))
-                    self.run.created_namespace = True
+                    self.run.create_namespace()
                     return
                 except Conflict:
                     pass

@@ -3,8 +3,10 @@
 Without a terminal and without `--yes` only the plan is printed. On a terminal the answer is read
 from standard input: only `y`/`yes` applies; `n`, an empty line, end of input (Ctrl-D) and Ctrl-C
 apply nothing, each with a message (Ctrl-C exits 130, like an interrupt anywhere else). A snapshot
-directory can be planned against but never fixed. The journal goes to the run's report directory,
-from where `multus-check undo RUN_ID` reverts everything. Manual steps are printed, never applied.
+directory can be planned against but never fixed. Before asking or applying, the permissions the
+plan needs are checked by review; missing ones stop the run (exit 2) before any dry run, naming
+them (permissions.py). The journal goes to the run's report directory, from where
+`multus-check undo RUN_ID` reverts everything. Manual steps are printed, never applied.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from multus_check.errors import UsageError
+from multus_check import signals
+from multus_check.errors import Terminated, UsageError
 from multus_check.report.results import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, now_iso
 
 #: the exit code of an interrupted run (cli.py uses it for Ctrl-C anywhere else too)
@@ -59,6 +62,10 @@ def run_fix(args: argparse.Namespace, snapshot: Any, results: Any, out: TextIO |
     if getattr(args, "snapshot", None):
         out.write("Plan only: a snapshot directory cannot be fixed; run multus-check --fix against the cluster.\n")
         return _diagnosis_code(args, results)
+    if args.yes or (stdin or sys.stdin).isatty():  # about to ask or apply: first the permissions it needs
+        from multus_check.fixes.permissions import require_for_plans
+
+        require_for_plans(args, actionable, writer)
     if not args.yes:
         answer = ask(out, stdin)
         if answer is Answer.INTERRUPTED:
@@ -126,6 +133,10 @@ def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Pl
     _private_report_dir(report_dir, getattr(args, "output", None))
     try:
         run = execute(plans, writer, snapshot, report_dir, results.run_id, recollect)
+    except (KeyboardInterrupt, Terminated):  # the one final line says where the journal is
+        signals.report(f"the fix was interrupted: what it applied is journaled in {report_dir / 'fix-journal.json'}; "
+                       f"undo with: multus-check undo {report_dir}")
+        raise
     finally:
         if gateway is not None:
             gateway.close()

@@ -128,12 +128,13 @@ class Gateway:
     def server_version(self) -> dict[str, Any]:
         return _as_object(self.request("GET", "/version", verb="get", resource="/version"))
 
-    def can_i(self, verb: str, resource: Resource | str, namespace: str | None = None, name: str = "") -> bool:
-        """A SelfSubjectAccessReview: may the current user do `verb` on `resource`?"""
+    def can_i(self, verb: str, resource: Resource | str, namespace: str | None = None, name: str = "",
+              group: str = "") -> bool:
+        """A SelfSubjectAccessReview: may the current user do `verb` on `resource` (`plural[/sub]` in `group`)?"""
         if isinstance(resource, Resource):
             group, plural, sub = resource.group, resource.plural, ""
         else:
-            group, plural, sub = "", resource.split("/")[0], resource.partition("/")[2]
+            plural, sub = resource.split("/")[0], resource.partition("/")[2]
         attrs: dict[str, str] = {"verb": verb, "group": group, "resource": plural}
         if sub:
             attrs["subresource"] = sub

@@ -87,6 +87,8 @@ def _where(obj: dict[str, Any]) -> tuple[Resource, str | None, str]:
 
 
 def _with_version(obj: dict[str, Any], resource_version: str) -> dict[str, Any]:
+    """The body of a PUT: the object with the precondition, without `status` (a PUT of the main resource
+    ignores it, and a collected status may be stale or partial, so it is not sent at all)."""
     meta = dict(obj.get("metadata") or {})
     meta["resourceVersion"] = resource_version
-    return {**obj, "metadata": meta}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}

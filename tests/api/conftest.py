@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +25,12 @@ def gateway(cluster: EmulatorHarness) -> Iterator[Gateway]:
     gw = Gateway(load_target(str(cluster.kubeconfig)), FAST_RETRIES, timeout=5)
     yield gw
     gw.close()
+
+
+@pytest.fixture(scope="session")
+def recorded_modes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every documented mode, run once per session under its shipped RBAC and recorded (tests/api/modes.py)."""
+    from tests.api.modes import SESSIONS, run_session
+
+    root = tmp_path_factory.mktemp("modes")
+    return {record.step.name: record for session in SESSIONS for record in run_session(session, root / session.name)}

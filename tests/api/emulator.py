@@ -12,8 +12,9 @@ pass only because the emulator is lax:
   with a 500, so this class serves that resource itself (`namespaces` dict);
 - `dryRun=All` creates nothing, and a dry-run Service with an out-of-range clusterIP is refused
   with the API server's exact message (flannel-k3s.md §5);
-- RBAC: `deny()` rules answer 403 with the real message format, and SelfSubjectAccessReview
-  answers from the same rules;
+- RBAC: `deny()` rules (or an `authorizer`) answer 403 with the real message format, and
+  SelfSubjectAccessReview answers from the same rules; a list with `fieldSelector=metadata.name=X`
+  is authorized as a request for name X, as the API server does (so `resourceNames` can grant it);
 - faults: `fail_next()` answers the next matching requests with a status (and Retry-After) or
   drops the connection, to exercise retries.
 """
@@ -165,7 +166,8 @@ class ClusterEmulator(KubernetesEmulator):
         if fault is not None:
             return fault
         verb, res_name, group = self._rbac_attributes(request)
-        if res_name and self._is_denied(verb, res_name, group, request.namespace, request.name):
+        name = request.name or selected_name(request.params.get("fieldSelector"))
+        if res_name and self._is_denied(verb, res_name, group, request.namespace, name):
             return self._forbidden(verb, res_name, group, request.namespace)
         if request.resource is not None:
             special = await self._special(request)
@@ -342,6 +344,15 @@ class ClusterEmulator(KubernetesEmulator):
                 gone.append(obj.raw)
                 obj.delete()
         return aiohttp.web.json_response({"kind": "List", "apiVersion": "v1", "items": gone})
+
+
+def selected_name(field_selector: str | None) -> str | None:
+    """The name a field selector pins (`metadata.name=X`): the API server authorizes such a list as name X."""
+    for term in (field_selector or "").split(","):
+        key, sep, value = term.replace("==", "=").partition("=")
+        if sep and key.strip() == "metadata.name":
+            return value.strip() or None
+    return None
 
 
 def _resource_of(obj: dict[str, Any]) -> resource:

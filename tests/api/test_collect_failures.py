@@ -55,13 +55,13 @@ def test_no_node_facts_creates_nothing_and_marks_nodes_not_collected(tmp_path: P
     with scenario(HEALTHY, tmp_path) as sc:
         sc.emulator.deny("create", "*")  # read-only RBAC is enough
         snap = sc.collect(node_facts=False)
-        writes = sc.emulator.count_calls("POST", r"/(pods|configmaps|namespaces)$")
+        writes = sc.emulator.count_calls("POST", r"/(pods|configmaps|namespaces|services)$")
     assert writes == 0
     assert {s.state for k, s in snap.sections.items() if k.startswith("node/")} == {SectionState.NOT_COLLECTED}
     assert snap.nodes == {}
-    # the dry-run probe was forbidden, so the Service CIDR came from the next method
+    # a read-only run sends no dry-run probe either, so the Service CIDR came from the next method
     assert snap.facts["serviceCIDR"]["source"] == "k3s server node-args --service-cidr" or not snap.facts["serviceCIDR"]["cidrs"]
-    assert any("forbidden" in t["result"] for t in snap.facts["serviceCIDR"]["tried"])
+    assert any("--no-node-facts is read-only" in t["result"] for t in snap.facts["serviceCIDR"]["tried"])
 
 
 @pytest.mark.parametrize(("behaviour", "expected"), [

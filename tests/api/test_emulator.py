@@ -126,3 +126,15 @@ def test_field_matcher_reads_nested_fields() -> None:
 def test_harness_writes_a_usable_kubeconfig(cluster: EmulatorHarness, tmp_path: Path) -> None:
     assert cluster.url.startswith("http://127.0.0.1:")
     assert "emulator" in cluster.kubeconfig.read_text()
+
+
+def test_a_list_pinned_to_one_name_by_field_selector_is_authorized_as_that_name(cluster: EmulatorHarness, gateway: Gateway) -> None:
+    """As the API server does (requestinfo: fieldSelector metadata.name=X sets the request's name), so that a
+    Role with `resourceNames: [kubernetes]` grants the read of the `kubernetes` Service and nothing else."""
+    cluster.emulator.put({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kubernetes", "namespace": "default"}})
+    cluster.emulator.authorizer = lambda verb, group, res, ns, name: (verb, res, name) == ("list", "services", "kubernetes")
+    assert len(gateway.list(SERVICES, namespace="default", field_selector="metadata.name=kubernetes")) == 1
+    with pytest.raises(Forbidden):
+        gateway.list(SERVICES, namespace="default")
+    with pytest.raises(Forbidden):
+        gateway.list(SERVICES, namespace="default", field_selector="metadata.name!=kubernetes")

@@ -15,7 +15,7 @@ from multus_check.collect.live.preflight import READS, node_fact_permissions
 from multus_check.errors import Forbidden
 from multus_check.kube.resources import Resource
 from multus_check.snapshot import SectionState
-from tests.api.rbac import allowed, load_grants
+from tests.api.rbac import Rbac
 from tests.api.scenario import FIXTURES, scenario
 from tests.api.test_collect_roundtrip import managed_objects
 
@@ -23,8 +23,7 @@ HEALTHY = FIXTURES / "healthy-k3s"
 
 
 def _authorizer(files: tuple[str, ...]) -> Any:
-    grants = load_grants(files)
-    return lambda verb, group, res, ns, name: allowed(grants, verb, group, res, ns, name)
+    return Rbac(files).allows
 
 
 def _grants(files: tuple[str, ...], verb: str, resource: Resource | str, ns: str | None, name: str = "") -> bool:
@@ -32,7 +31,7 @@ def _grants(files: tuple[str, ...], verb: str, resource: Resource | str, ns: str
         group, res = resource.group, resource.plural
     else:
         group, res = "", resource
-    return allowed(load_grants(files), verb, group, res, ns, name or None)
+    return Rbac(files).allows(verb, group, res, ns, name or None)
 
 
 def test_readonly_manifest_grants_every_read_the_preflight_checks() -> None:
@@ -75,3 +74,18 @@ def test_readonly_rbac_without_no_node_facts_fails_up_front_naming_the_manifest(
         assert managed_objects(sc) == []
     assert "create pods in namespace multus-check" in str(err.value)
     assert "fixtures/rbac/node-facts.yaml" in str(err.value)
+
+
+def test_without_create_services_the_cidr_probe_is_skipped_not_refused(tmp_path: Path) -> None:
+    with scenario(HEALTHY, tmp_path) as sc:
+        rbac = Rbac(("readonly.yaml", "node-facts.yaml"))
+        sc.emulator.authorizer = lambda verb, group, res, ns, name: (verb, res) != ("create", "services") and rbac.allows(
+            verb, group, res, ns, name)
+        sc.emulator.namespaces["multus-check"] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "multus-check"}}
+        snap = sc.collect()
+        probes = sc.emulator.count_calls("POST", r"/services$")
+    assert probes == 0
+    tried = {t["method"]: t["result"] for t in snap.facts["serviceCIDR"]["tried"]}
+    assert tried["server-side dry-run Service probe"] == (
+        "skipped: RBAC does not grant create services in namespace multus-check (SelfSubjectAccessReview)")
+    assert len(snap.nodes) == 3, "node facts do not depend on the probe"

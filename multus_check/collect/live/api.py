@@ -1,17 +1,18 @@
 """Read the API objects the checks need: one list call per kind, whatever the node count.
 
 Each kind fills one snapshot section, `cluster/<resource>`: ok, forbidden (RBAC; the detail
-names the verb and resource), failed (the API answered an error) or unsupported (the server
-does not serve the kind). Reads run in parallel. Objects are kept as `kubectl get -o yaml`
-prints them, minus `managedFields` and the last-applied annotation, and every one passes through
-`collect.redact` before it goes anywhere (env values, args, annotations, ConfigMap data...). Only
-the ConfigMaps, Services and Pods the checks and the fixes use are kept.
+names the verb and resource; a read the up-front review found forbidden is not even sent), failed
+(the API answered an error) or unsupported (the server does not serve the kind). Reads run in
+parallel. Objects are kept as `kubectl get -o yaml` prints them, minus `managedFields` and the
+last-applied annotation, and every one passes through `collect.redact` before it goes anywhere
+(env values, args, annotations, ConfigMap data...). Only the ConfigMaps, Services and Pods the
+checks and the fixes use are kept.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from typing import Any
 from multus_check.collect.redact import redact_object
 from multus_check.errors import ClusterAccessError, Forbidden, NotFound, Unauthorized
 from multus_check.kube import Gateway
+from multus_check.kube.access import Permission
 from multus_check.kube.resources import (
     CONFIGMAPS,
     CRDS,
@@ -56,7 +58,24 @@ class ApiReadout:
     servicecidr_version: str = ""
 
 
-def read_api_objects(gw: Gateway, now: datetime | None = None, workers: int = 8) -> ApiReadout:
+#: the permissions each read needs: preflight.READS asks for all of them up front, and a read the
+#: review found forbidden is not sent (its section is `forbidden` without meeting a 403)
+READ_PERMISSIONS: dict[str, tuple[Permission, ...]] = {
+    "nodes": (Permission("list", NODES),),
+    "daemonsets": (Permission("list", DAEMONSETS),),
+    "configmaps": tuple(Permission("list", CONFIGMAPS, ns) for ns in CONFIGMAP_NAMESPACES),
+    # a list with fieldSelector=metadata.name=kubernetes is authorized as that name
+    "services": (Permission("list", SERVICES, "default", name="kubernetes"), Permission("list", SERVICES, "kube-system")),
+    "events": (Permission("list", EVENTS),),
+    "pods": (Permission("list", PODS),),
+    "customresourcedefinitions": (Permission("get", CRDS, name=NAD_CRD_NAME),),
+    "network-attachment-definitions": (Permission("list", NADS),),
+    "servicecidrs": (Permission("list", SERVICECIDRS[0]),),
+}
+
+
+def read_api_objects(gw: Gateway, now: datetime | None = None, workers: int = 8,
+                     forbidden: Collection[Permission] = ()) -> ApiReadout:
     out = ApiReadout()
     when = now or datetime.now(UTC)
     readers: dict[str, Callable[[], list[dict[str, Any]]]] = {
@@ -71,7 +90,8 @@ def read_api_objects(gw: Gateway, now: datetime | None = None, workers: int = 8)
         "servicecidrs": lambda: _servicecidrs(gw, out),
     }
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="api-read") as pool:
-        futures = {key: pool.submit(_guarded, key, fn) for key, fn in readers.items()}
+        futures = {key: pool.submit(_guarded, key, fn, [p for p in READ_PERMISSIONS[key] if p in forbidden])
+                   for key, fn in readers.items()}
         for key, future in futures.items():
             objects, section = future.result()
             out.objects[key] = [redact_object(_clean(o)) for o in objects]
@@ -79,7 +99,11 @@ def read_api_objects(gw: Gateway, now: datetime | None = None, workers: int = 8)
     return out
 
 
-def _guarded(key: str, fn: Callable[[], list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], Section]:
+def _guarded(key: str, fn: Callable[[], list[dict[str, Any]]],
+             denied: list[Permission]) -> tuple[list[dict[str, Any]], Section]:
+    if denied:
+        return [], Section(SectionState.FORBIDDEN, f"RBAC forbids {'; '.join(map(str, denied))} "
+                                                   f"(SelfSubjectAccessReview; {RBAC_HINT})")
     try:
         return fn(), Section(SectionState.OK)
     except Unauthorized:

@@ -104,7 +104,7 @@ class NodeFactsCollector:
         name = str(node["metadata"]["name"])
         manifest = collector_pod(self.run.namespace, self.run.run_id, index, node, self.image, self.timeout, self.bundle)
         try:
-            self.gateway.create(PODS, self.run.namespace, manifest)
+            self.run.create(PODS, manifest)
         except ClusterAccessError as exc:
             self._fail(name, f"could not create the collector pod: {exc}")
             return None

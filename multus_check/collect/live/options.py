@@ -25,9 +25,16 @@ class LiveOptions:
     collector_image: str = DEFAULT_COLLECTOR_IMAGE
     node_facts: bool = True
     keep: bool = False
+    #: where the Service CIDR dry-run probe may run; None: the run's namespace with node facts, no probe without
+    cidr_probe_namespace: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = DEFAULT_TIMEOUT
     progress: bool | None = None  # None: decide from the terminal
+
+    @property
+    def probe_namespace(self) -> str | None:
+        """Where the Service CIDR dry-run probe runs: never without node facts unless asked (read-only)."""
+        return self.cidr_probe_namespace or (self.namespace if self.node_facts else None)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> LiveOptions:
@@ -42,6 +49,7 @@ class LiveOptions:
             collector_image=str(opt("collector_image", DEFAULT_COLLECTOR_IMAGE)),
             node_facts=not bool(getattr(args, "no_node_facts", False)),
             keep=bool(getattr(args, "keep", False)),
+            cidr_probe_namespace=getattr(args, "cidr_probe_namespace", None),
             concurrency=int(str(opt("concurrency", DEFAULT_CONCURRENCY))),
             timeout=float(str(opt("timeout", DEFAULT_TIMEOUT))),
         )
@@ -72,7 +80,11 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--collector-image", metavar="IMAGE", default=DEFAULT_COLLECTOR_IMAGE,
                    help=f"image with python3 for the per-node collector pods (default: {DEFAULT_COLLECTOR_IMAGE})")
     g.add_argument("--no-node-facts", action="store_true",
-                   help="read the API only: create no pods (read-only RBAC suffices; node checks report skip/error)")
+                   help="read the API only, with no collector pods; read-only RBAC suffices (node checks report "
+                   "skip/error, and so do the sample-pod checks unless RBAC allows their pods)")
+    g.add_argument("--cidr-probe-namespace", metavar="NS",
+                   help="find the Service CIDR with a server-side dry-run Service in NS (creates nothing; needs "
+                   "`create services` there). Default: the run's namespace; with --no-node-facts no probe (read-only)")
     g.add_argument("--keep", action="store_true",
                    help="keep the collector pods and namespace for debugging, and print how to remove them")
     g.add_argument("--concurrency", metavar="N", type=_positive_int, default=DEFAULT_CONCURRENCY,

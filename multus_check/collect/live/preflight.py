@@ -1,67 +1,41 @@
 """Check permissions up front with SelfSubjectAccessReviews, and say in one message what is missing.
 
-Two tiers. Without what node facts need (create the namespace, ConfigMap and pods, read pod
-logs, delete them) the run cannot work: it stops before creating anything, naming every
-missing verb/resource and the manifest that grants them, or `--no-node-facts`. Missing read
-permissions do not stop the run: they are reported together in one warning, and those
-sections are marked forbidden so the checks that need them report `error`.
+The review asks for every permission the chosen mode will use, before the first request that
+needs it, so a documented mode under its documented RBAC never meets a 403. Three tiers. Without
+what node facts need (read the run's namespace, create its ConfigMap and pods, read pod logs,
+delete them; create the namespace if it does not exist) the run cannot work: it stops before
+creating anything, naming every missing verb/resource and the manifest that grants them, or
+`--no-node-facts`. Missing read permissions do not stop the run: they are reported together in
+one warning, and those sections are marked forbidden so the checks that need them report
+`error`. The Service CIDR dry-run probe is optional: without `create services` where it would
+run, it is skipped (and says so in `facts.serviceCIDR.tried`) instead of being refused.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from multus_check.collect.live.api import READ_PERMISSIONS
 from multus_check.errors import ClusterAccessError, Forbidden, NotFound
 from multus_check.kube import Gateway
-from multus_check.kube.resources import (
-    CONFIGMAPS,
-    CRDS,
-    DAEMONSETS,
-    EVENTS,
-    NAD_CRD_NAME,
-    NADS,
-    NAMESPACES,
-    NODES,
-    PODS,
-    SERVICES,
-    Resource,
-)
+from multus_check.kube.access import Permission, allowed
+from multus_check.kube.resources import CONFIGMAPS, NAMESPACES, PODS, SERVICES
 
 log = logging.getLogger(__name__)
 
+__all__ = ["READS", "Permission", "PreflightResult", "node_fact_permissions", "preflight", "probe_permission",
+           "run_permissions"]
 
-@dataclass(frozen=True)
-class Permission:
-    verb: str
-    resource: Resource | str
-    namespace: str | None = None
-    name: str = ""
-
-    def __str__(self) -> str:
-        res = self.resource.rbac_name if isinstance(self.resource, Resource) else self.resource
-        where = f" in namespace {self.namespace}" if self.namespace else " cluster-wide"
-        named = f" {self.name!r}" if self.name else ""
-        return f"{self.verb} {res}{named}{where}"
-
-
-READS = (
-    Permission("list", NODES),
-    Permission("list", DAEMONSETS),
-    Permission("list", PODS),
-    Permission("list", EVENTS),
-    Permission("list", NADS),
-    Permission("get", CRDS, name=NAD_CRD_NAME),
-    Permission("list", CONFIGMAPS, "kube-system"),
-    Permission("list", CONFIGMAPS, "kube-flannel"),
-    Permission("list", SERVICES, "default"),
-    Permission("list", SERVICES, "kube-system"),
-)
+#: every read api.py makes (READ_PERMISSIONS says which read needs which)
+READS = tuple(p for needs in READ_PERMISSIONS.values() for p in needs)
 
 
 def node_fact_permissions(namespace: str, create_namespace: bool) -> tuple[Permission, ...]:
+    """What the collector pods (and the sample pods after them) need in the run's namespace."""
     needed = [
+        Permission("get", NAMESPACES, name=namespace),
         Permission("create", CONFIGMAPS, namespace),
         Permission("deletecollection", CONFIGMAPS, namespace),
         Permission("create", PODS, namespace),
@@ -74,44 +48,69 @@ def node_fact_permissions(namespace: str, create_namespace: bool) -> tuple[Permi
     return tuple(needed)
 
 
+def probe_permission(namespace: str) -> Permission:
+    """The Service CIDR probe: a server-side dry-run Service (creates nothing) in `namespace`."""
+    return Permission("create", SERVICES, namespace)
+
+
 @dataclass(frozen=True)
 class PreflightResult:
     checked: bool
     missing_reads: tuple[Permission, ...] = ()
     namespace_exists: bool | None = None
+    #: may the Service CIDR probe run (None: no probe wanted, or could not be checked)
+    probe_allowed: bool | None = None
 
 
-def preflight(gw: Gateway, node_facts: bool, namespace: str) -> PreflightResult:
+def preflight(gw: Gateway, node_facts: bool, namespace: str, probe_namespace: str | None = None) -> PreflightResult:
     """Raise Forbidden naming every missing permission node facts need; return missing reads."""
-    exists = _namespace_exists(gw, namespace) if node_facts else None
     wanted = list(READS)
-    if node_facts:
-        wanted += node_fact_permissions(namespace, create_namespace=exists is False)
+    probe = probe_permission(probe_namespace) if probe_namespace else None
+    if probe is not None:
+        wanted.append(probe)
     try:
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="preflight") as pool:
-            answers = list(pool.map(lambda p: gw.can_i(p.verb, p.resource, p.namespace, p.name), wanted))
+        if node_facts:
+            answers, exists = run_permissions(gw, namespace, wanted)
+        else:
+            answers, exists = dict(zip(wanted, allowed(gw, wanted), strict=True)), None
     except Forbidden as exc:
         log.warning("cannot check permissions up front (%s); continuing, forbidden reads will be reported", exc)
-        return PreflightResult(False, namespace_exists=exists)
-    missing = [p for p, ok in zip(wanted, answers, strict=True) if not ok]
-    fatal = [p for p in missing if p not in READS]
+        return PreflightResult(False, namespace_exists=_namespace_exists(gw, namespace) if node_facts else None)
+    missing = [p for p, ok in answers.items() if not ok]
+    _stop_if_node_facts_impossible([p for p in missing if p not in READS and p != probe])
+    optional = tuple(p for p in missing if p in READS or p == probe)
+    if optional:
+        log.warning(
+            "RBAC forbids: %s. Those parts are marked forbidden and the checks that need them report error%s "
+            "(fixtures/rbac/readonly.yaml grants the reads).", "; ".join(map(str, optional)),
+            "; the Service CIDR dry-run probe is skipped" if probe in optional else "",
+        )
+    return PreflightResult(True, tuple(p for p in missing if p in READS), exists,
+                           None if probe is None else answers[probe])
+
+
+def run_permissions(gw: Gateway, namespace: str, extra: Sequence[Permission] = ()) -> tuple[dict[Permission, bool], bool | None]:
+    """Reviews of what a run with pods in `namespace` needs (plus `extra`), and whether the namespace exists.
+
+    Creating (and removing) the namespace is asked for only when it may not exist. Raises Forbidden
+    when reviews cannot be asked at all.
+    """
+    wanted = [*extra, *node_fact_permissions(namespace, create_namespace=False)]
+    answers = dict(zip(wanted, allowed(gw, wanted), strict=True))
+    exists = _namespace_exists(gw, namespace) if answers[Permission("get", NAMESPACES, name=namespace)] else None
+    if exists is not True:  # it may have to be created (and then removed) by the run
+        more = [p for p in node_fact_permissions(namespace, create_namespace=True) if p not in answers]
+        answers.update(zip(more, allowed(gw, more), strict=True))
+    return answers, exists
+
+
+def _stop_if_node_facts_impossible(fatal: list[Permission]) -> None:
     if fatal:
         raise Forbidden(
             "missing permissions for node facts: " + "; ".join(map(str, fatal))
             + ". Apply fixtures/rbac/node-facts.yaml, or run with --no-node-facts for an API-only diagnosis.",
-            verb=fatal[0].verb, resource=_resource_name(fatal[0]),
+            verb=fatal[0].verb, resource=fatal[0].rbac_resource,
         )
-    reads = tuple(p for p in missing if p in READS)
-    if reads:
-        log.warning(
-            "RBAC forbids: %s. Those parts are marked forbidden and the checks that need them report error "
-            "(fixtures/rbac/readonly.yaml grants them).", "; ".join(map(str, reads)),
-        )
-    return PreflightResult(True, reads, exists)
-
-
-def _resource_name(p: Permission) -> str:
-    return p.resource if isinstance(p.resource, str) else p.resource.rbac_name
 
 
 def _namespace_exists(gw: Gateway, namespace: str) -> bool | None:

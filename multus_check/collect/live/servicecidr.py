@@ -5,7 +5,8 @@ clusterIP outside any range, whose refusal names the range; the kube-apiserver m
 `--service-cluster-ip-range`; k3s server node-args `--service-cidr`; the kubeadm-config
 ConfigMap. The result goes to `facts["serviceCIDR"]` as {"cidrs", "source", "tried"}; when
 nothing answers, `cidrs` is empty and the checks fall back to documented defaults themselves.
-The dry run creates nothing.
+The dry run creates nothing; it is sent only where the preflight found `create services` granted
+(the run's namespace with node facts, else only where `--cidr-probe-namespace` asks for it).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def discover_service_cidr(
     control_plane_pods: list[dict[str, Any]],
     probe_namespace: str | None,
     servicecidr_version: str = "",
+    probe_skipped: str = "skipped: no namespace to probe in",
 ) -> dict[str, Any]:
+    """`probe_namespace` None: the dry-run probe is not sent, and `probe_skipped` says why."""
     tried: list[dict[str, str]] = []
     cidrs = [c for o in objects.get("servicecidrs", []) for c in (o.get("spec") or {}).get("cidrs") or []]
     if cidrs:
@@ -43,7 +46,7 @@ def discover_service_cidr(
     else:
         tried.append({"method": "ServiceCIDR API", "result": "no ServiceCIDR objects"})
     methods: tuple[tuple[str, Callable[[], list[str]]], ...] = (
-        ("server-side dry-run Service probe", lambda: _dry_run_probe(gw, probe_namespace)),
+        ("server-side dry-run Service probe", lambda: _dry_run_probe(gw, probe_namespace, probe_skipped)),
         ("kube-apiserver --service-cluster-ip-range", lambda: _apiserver_flag(control_plane_pods)),
         ("k3s server node-args --service-cidr", lambda: _k3s_node_args(objects.get("nodes", []))),
         ("kubeadm-config ConfigMap networking.serviceSubnet", lambda: _kubeadm(objects.get("configmaps", []))),
@@ -72,9 +75,9 @@ def _found(cidrs: list[str], source: str, tried: list[dict[str, str]]) -> dict[s
     return {"cidrs": valid, "source": source, "tried": tried}
 
 
-def _dry_run_probe(gw: Gateway, namespace: str | None) -> list[str]:
+def _dry_run_probe(gw: Gateway, namespace: str | None, skipped: str) -> list[str]:
     if namespace is None:
-        raise _NotAnswered("skipped: no namespace to probe in")
+        raise _NotAnswered(skipped)
     probe = {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": PROBE_NAME, "namespace": namespace},

@@ -1,9 +1,10 @@
 """One live collection: from a kubeconfig to a Snapshot, leaving nothing behind.
 
 Order: load credentials; ask the server its version (unreachable or rejected stops here);
-check permissions; read the API objects; then, unless --no-node-facts, create the run's
-namespace and ConfigMap, run the collector pods, and clean up in `finally` (also on Ctrl-C
-and SIGTERM); last, work out the Service CIDR and record how.
+ask for every permission the run will use (SelfSubjectAccessReview); read the API objects;
+then, unless --no-node-facts, create the run's namespace and ConfigMap, run the collector pods,
+and clean up in `finally` (also on Ctrl-C and SIGTERM); last, work out the Service CIDR and
+record how (the dry-run probe only where it is granted).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from multus_check import signals
 from multus_check.collect.live.api import ApiReadout, read_api_objects
 from multus_check.collect.live.bundle import BundleError, build_bundle
-from multus_check.collect.live.lifecycle import Run, finish, sigterm_as_exception
+from multus_check.collect.live.lifecycle import Run, finish
 from multus_check.collect.live.nodefacts import NodeFactsCollector
 from multus_check.collect.live.options import LiveOptions
-from multus_check.collect.live.preflight import preflight
+from multus_check.collect.live.preflight import PreflightResult, preflight
 from multus_check.collect.live.progress import Progress
 from multus_check.collect.live.servicecidr import discover_service_cidr
 from multus_check.kube import Gateway, RetryPolicy, load_target
@@ -43,23 +45,23 @@ def collect(
     gw = gateway or Gateway(load_target(opts.kubeconfig, opts.context), policy, pool_size=min(opts.concurrency, 32))
     progress.step(f"connecting to {gw.target.description}")
     version = gw.server_version()
-    checked = preflight(gw, opts.node_facts, opts.namespace)
+    checked = preflight(gw, opts.node_facts, opts.namespace, opts.probe_namespace)
     progress.step("reading API objects")
-    readout = read_api_objects(gw)
+    readout = read_api_objects(gw, forbidden=checked.missing_reads)
     snap = _snapshot(gw, version, readout)
     run: Run | None = None
     if opts.node_facts:
         run = Run(gw, opts.namespace)
-        with sigterm_as_exception():
+        with signals.handled(), signals.tracking(run.left_behind):
             try:
                 _node_facts(gw, opts, run, checked.namespace_exists, readout, snap, progress, poll_interval)
-                _service_cidr(gw, readout, snap, opts.namespace)
+                _service_cidr(gw, readout, snap, opts, checked)
             finally:
                 finish(run, opts.keep, lambda text: progress.done(text))
     else:
         for name in _node_names(readout):
             snap.sections[f"node/{name}"] = Section(SectionState.NOT_COLLECTED, "--no-node-facts: no collector pods were created")
-        _service_cidr(gw, readout, snap, None)
+        _service_cidr(gw, readout, snap, opts, checked)
     snap.source["api_requests"] = gw.request_count
     if run is not None:
         snap.source["run_id"] = run.run_id
@@ -114,7 +116,13 @@ def _node_facts(
             snap.nodes[name] = outcome.facts
 
 
-def _service_cidr(gw: Gateway, readout: ApiReadout, snap: Snapshot, probe_namespace: str | None) -> None:
+def _service_cidr(gw: Gateway, readout: ApiReadout, snap: Snapshot, opts: LiveOptions, checked: PreflightResult) -> None:
+    namespace, why = opts.probe_namespace, ""
+    if namespace is None:
+        why = "skipped: --no-node-facts is read-only (--cidr-probe-namespace NS allows a dry-run Service in NS)"
+    elif checked.probe_allowed is False:
+        why = f"skipped: RBAC does not grant create services in namespace {namespace} (SelfSubjectAccessReview)"
+        namespace = None
     snap.facts["serviceCIDR"] = discover_service_cidr(
-        gw, readout.objects, readout.control_plane_pods, probe_namespace or "default", readout.servicecidr_version
+        gw, readout.objects, readout.control_plane_pods, namespace, readout.servicecidr_version, why
     )
