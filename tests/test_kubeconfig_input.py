@@ -53,6 +53,7 @@ def test_a_malformed_kubeconfig_exits_2_with_one_line_naming_file_and_cause(tmp_
     kubeconfig = tmp_path / "kubeconfig"
     make(kubeconfig)
     code, out, err = run_cli(COMMANDS[command](str(kubeconfig), tmp_path))
+    assert out == ""
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith(f"multus-check: error: kubeconfig {kubeconfig}") and cause in err, err
