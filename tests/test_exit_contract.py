@@ -174,3 +174,15 @@ def test_an_existing_report_file_is_replaced_whole_with_mode_0600(tmp_path: Path
 def test_output_to_a_device_writes_into_it_instead_of_replacing_it(tmp_path: Path) -> None:
     code, _, _ = run_cli(["--snapshot", HEALTHY, "--report-dir", str(tmp_path / "r"), "--output", os.devnull])
     assert code == 0 and stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_a_snapshot_target_that_cannot_be_written_is_exit_2_before_any_collection(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"  # would fail to connect: the target is checked first
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "
+                          "'https://127.0.0.1:9'}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\n")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("mine")
+    for target, says in ((tmp_path / "full", "is not empty"), (tmp_path / "full" / "x", "exists and is not a directory")):
+        code, out, err = run_cli(["snapshot", str(target), "--kubeconfig", str(kubeconfig)])
+        assert code == 2 and out == "" and says in err and err.count("\n") == 1
+    assert (tmp_path / "full" / "x").read_text() == "mine"

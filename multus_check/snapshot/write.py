@@ -17,12 +17,29 @@ from multus_check.errors import UsageError
 from multus_check.snapshot.model import Snapshot
 
 
-def write_snapshot(snap: Snapshot, path: str | os.PathLike[str]) -> Path:
+def check_target(path: str | os.PathLike[str]) -> None:
+    """UsageError when a snapshot cannot be written to `path` (checked before collecting anything)."""
+    from multus_check.report.files import writable_problem
+
     root = Path(path)
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a directory")
     if root.exists() and any(root.iterdir()):
         raise UsageError(f"{root} is not empty; choose a new directory for the snapshot")
+    problem = writable_problem(root, directory=True)
+    if problem:
+        raise UsageError(f"cannot write the snapshot to {root}: {problem}")
+
+
+def write_snapshot(snap: Snapshot, path: str | os.PathLike[str]) -> Path:
+    check_target(path)
+    try:
+        return _write(snap, Path(path))
+    except OSError as exc:
+        raise UsageError(f"cannot write the snapshot to {path}: {exc.strerror or exc}") from exc
+
+
+def _write(snap: Snapshot, root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     meta = {
         "format": snap.format,
