@@ -2,7 +2,7 @@
 
 Generates synthetic snapshots of 10, 100, 1000 and 5000 nodes (the healthy fixture's node,
 repeated with distinct names, podCIDRs and addresses), then for each size prints:
-  parse floor  - read every file and parse it (YAML with libyaml, JSON), nothing else
+  parse floor  - read every file and parse it (JSON with the json module, YAML with libyaml), nothing else
   load         - multus_check.snapshot.load_snapshot
   analyse      - load + every check through pytest (in-process, as the CLI does)
   cli          - the whole `multus-check --snapshot DIR --format json` process, wall time
@@ -64,7 +64,9 @@ def parse_floor(root: Path) -> float:
         for f in files:
             p = Path(dirpath) / f
             text = p.read_text()
-            if f.endswith(".yaml"):
+            if f.endswith(".yaml") and text.lstrip().startswith("{"):  # cluster.yaml is JSON since issue 10 §13
+                json.loads(text)
+            elif f.endswith(".yaml"):
                 yaml.load(text, Loader=loader)
             elif f.endswith((".json", ".conf", ".conflist")):
                 json.loads(text)

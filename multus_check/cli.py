@@ -19,6 +19,10 @@ from multus_check import __version__, signals
 from multus_check.errors import MultusCheckError, Terminated, UsageError
 from multus_check.report.results import EXIT_OK, EXIT_USAGE
 
+#: what a shell reports for a process ended by SIGPIPE; only for output cut short outside the reports,
+#: whose own writer ends quietly with the run's real exit code
+EXIT_BROKEN_PIPE = 128 + 13
+
 #: subcommand name -> module with HELP, add_arguments(parser), run(args) -> int
 SUBCOMMANDS: dict[str, str] = {
     "explain": "multus_check.commands.explain",
@@ -126,7 +130,7 @@ def _main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     if args.list:
-        print(list_catalog())
+        importlib.import_module("multus_check.report.output").write_stdout(list_catalog() + "\n")
         return EXIT_OK
     return run_analysis(args)
 
@@ -178,12 +182,11 @@ def load_or_collect(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 
 def run_analysis(args: argparse.Namespace) -> int:
-    from multus_check.checks import registry
     from multus_check.model import Severity
     from multus_check.run import analyse
 
-    if not registry.select(args.check, args.skip):
-        raise UsageError(f"no check matches --check {args.check} --skip {args.skip}; `multus-check --list` shows the ids")
+    check_selection(args)
+    importlib.import_module("multus_check.report.output").check_destinations(args)
     snap, source = load_or_collect(args)
     results = analyse(snap, include=args.check, exclude=args.skip, source=source)
     results = importlib.import_module("multus_check.e2e.options").with_e2e(results, args, snap)
@@ -197,38 +200,38 @@ def run_analysis(args: argparse.Namespace) -> int:
 
 
 def emit(results: Any, args: argparse.Namespace, fail_on: Any) -> int:
-    """Write results.json + junit.xml to the report dir, print the chosen report, pick the exit code."""
-    from multus_check.report import render
+    """Write the reports and return the exit code (multus_check.report.output)."""
+    from multus_check.report.output import emit as emit_reports
 
-    report_dir = Path(args.report_dir or Path("reports") / results.run_id)
-    rendered = {"json": results.to_json(), "junit": render(results, "junit")}
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        (report_dir / "results.json").write_text(rendered["json"])
-        (report_dir / "junit.xml").write_text(rendered["junit"])
-    except OSError as exc:
-        raise UsageError(f"cannot write the report directory {report_dir}: {exc.strerror}; choose one with --report-dir") from exc
-    text = rendered.get(args.format) or render(results, args.format, verbose=args.verbose > 0,
-                                               color=args.format == "table" and not args.output and sys.stdout.isatty())
-    if args.output:
-        try:
-            Path(args.output).write_text(text)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
-    else:
-        sys.stdout.write(text)
-    code: int = results.exit_code(fail_on)
-    if args.format != "table" or args.output:
-        from multus_check.report.common import totals_line
+    return emit_reports(results, args, fail_on)
 
-        print(totals_line(results.summary(), code) + f"; reports in {report_dir}", file=sys.stderr)
-    elif args.verbose:
-        print(f"reports in {report_dir}", file=sys.stderr)
-    return EXIT_OK if args.exit_zero else code
+
+def check_selection(args: argparse.Namespace) -> None:
+    """Exit 2 before any work for a --check/--skip pattern that names no check, or an unknown fix or variant."""
+    from multus_check.checks import registry
+
+    for flag, patterns in (("--check", args.check), ("--skip", args.skip)):
+        unknown = registry.unknown_patterns(patterns)
+        if unknown:
+            raise UsageError(f"no check matches {flag} {', '.join(unknown)}{registry.suggestion(unknown)}; "
+                             "`multus-check --list` shows the ids")
+    if not registry.select(args.check, args.skip):
+        raise UsageError(f"no check matches --check {args.check} --skip {args.skip}; `multus-check --list` shows the ids")
+    if getattr(args, "fix_only", None) or getattr(args, "fix_option", None):
+        from multus_check.fixes.registry import check_fix_arguments
+
+        check_fix_arguments(args.fix_only, args.fix_option)
 
 
 def entrypoint() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except BrokenPipeError:  # a reader of stdout went away while a command was still printing progress
+        from multus_check.report.output import silence_stdout
+
+        silence_stdout()
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)
 
 
 if __name__ == "__main__":

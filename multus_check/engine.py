@@ -8,6 +8,8 @@ passes a check it could not evaluate.
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Iterable
 
 from multus_check.checks import registry
@@ -21,8 +23,11 @@ log = logging.getLogger(__name__)
 def run_check(spec: CheckSpec, snap: Snapshot) -> list[Finding]:
     if spec.fn is None:
         return []
+    started = time.perf_counter()
     try:
         findings = spec.fn(snap)
+        log.debug("check %s: %s in %.1f ms", spec.id, dict(Counter(f.status.value for f in findings)),
+                  1000 * (time.perf_counter() - started))
     except Exception as exc:  # a crash must not become a pass nor a traceback for the user
         log.debug("check %s crashed", spec.id, exc_info=True)
         return [Finding(spec.id, Status.ERROR, spec.severity, "cluster",

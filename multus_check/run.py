@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -46,6 +47,8 @@ def analyse(snap: Snapshot, *, include: Iterable[str] = (), exclude: Iterable[st
     args = [str(where), "-q", "--disable-plugin-autoload", "-p", "multus_check.plugin", "-p", "no:cacheprovider",
             "--import-mode=importlib", f"--rootdir={where}",
             "-c", os.devnull, "-W", "ignore::UserWarning", *pytest_args]
+    if logging.getLogger().isEnabledFor(logging.DEBUG):  # -vv: let the checks' debug logs reach stderr
+        args += ["-p", "no:logging", "--capture=no"]
     args += [a for p in include for a in ("--check", p)] + [a for p in exclude for a in ("--skip", p)]
     sink = io.StringIO()
     signalled = signals.mark()

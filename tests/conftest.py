@@ -36,3 +36,19 @@ def real_cluster() -> Iterator[Path]:
 
     with throwaway_cluster() as kubeconfig:
         yield kubeconfig
+
+
+@pytest.fixture(scope="session")
+def lab_leak_check() -> Iterator[None]:
+    """After the session's last test, no namespace, link, state dir or process of a test lab remains.
+
+    Every lab test requests it (through `lab_fixture`, or `usefixtures`) once it is sure to run, so
+    it exists only in sessions where the lab tier really ran, and its check runs when the session
+    ends, whatever the order of the test files. A leak fails the session as an error at teardown.
+    """
+    from tests.lab.conftest import leftovers, root_links
+
+    baseline = root_links()
+    yield
+    assert leftovers() == {"namespaces": [], "state_dirs": [], "processes": []}
+    assert root_links() == baseline, "a test lab left a link in the root network namespace"

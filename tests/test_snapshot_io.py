@@ -83,13 +83,19 @@ def test_malformed_cluster_yaml_marks_every_cluster_section_failed(tmp_path: Pat
     assert "cluster.yaml is not valid YAML" in findings[0].message
 
 
-def test_unknown_kinds_and_non_objects_are_ignored_and_noted(tmp_path: Path) -> None:
+def test_unknown_kinds_are_ignored_and_noted_and_a_non_object_item_fails_the_cluster_sections(tmp_path: Path) -> None:
     root = tmp_path / "s"
     root.mkdir()
-    (root / "cluster.yaml").write_text("kind: List\nitems:\n- kind: Widget\n  metadata: {name: w}\n- 42\n- kind: Node\n  metadata: {name: n1}\n")
+    (root / "cluster.yaml").write_text("kind: List\nitems:\n- kind: Widget\n  metadata: {name: w}\n- kind: Node\n  metadata: {name: n1}\n")
     snap = load_snapshot(root)
     assert [o["kind"] for o in snap.objects] == ["Node"]
-    assert any("Widget" in p for p in snap.problems) and any("not a Kubernetes object" in p for p in snap.problems)
+    assert any("Widget" in p for p in snap.problems)
+    assert snap.section("cluster/events").state is SectionState.OK
+    (root / "cluster.yaml").write_text("kind: List\nitems:\n- 42\n- kind: Node\n  metadata: {name: n1}\n")
+    snap = load_snapshot(root)
+    for resource in ("nodes", "events", "pods"):
+        section = snap.section(f"cluster/{resource}")
+        assert section.state is SectionState.FAILED and "item 1 is a number, not an object" in section.detail
 
 
 def test_hand_made_snapshot_without_metadata_counts_present_as_read_and_absent_as_not_collected(tmp_path: Path) -> None:

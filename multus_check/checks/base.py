@@ -13,7 +13,7 @@ from multus_check.checks import registry
 from multus_check.domain import k8s
 from multus_check.domain.node import NotCollected
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import NodeFacts, SectionState, Snapshot
+from multus_check.snapshot.model import IN_SNAPSHOT, PERMISSION, NodeFacts, SectionState, Snapshot
 
 CLUSTER = "cluster"
 
@@ -51,19 +51,46 @@ def _section_problem(snap: Snapshot, key: str) -> str | None:
     return f"{what} was not collected{detail}"
 
 
-NEXT_STEP = (
-    "Grant the missing permission (see fixtures/rbac/) or collect the missing part, then run "
-    "multus-check again."
-)
+#: the next step for a section that cannot be used, by its state (a section may carry a more precise one)
+NEXT_STEP = {
+    SectionState.FORBIDDEN: "Grant the missing permission (see fixtures/rbac/), then run multus-check again.",
+    SectionState.FAILED: "Collect it again (run multus-check again, or `multus-check snapshot DIR`); the message "
+                         "says why the read failed.",
+    SectionState.NOT_COLLECTED: "Collect the missing part (a full `multus-check snapshot DIR`, or a live run), then "
+                                "run multus-check again.",
+}
+
+
+def section_advice(snap: Snapshot, keys: Iterable[str]) -> str:
+    """The next steps for the unusable sections among `keys`: what fits each one's cause, each said once."""
+    steps: list[str] = []
+    for key in keys:
+        section = snap.section(key)
+        if section.state.readable:
+            continue
+        step = section.advice or NEXT_STEP.get(section.state, "")
+        if step and step not in steps:
+            steps.append(step)
+    return " ".join(steps)
+
+
+def unreadable_advice(reason: str) -> str:
+    """The next step for a node fact that could not be used, by what the reason says happened."""
+    if PERMISSION in reason:
+        return "Make the snapshot file it names readable by this user (chmod a+r, or run as its owner), then run again."
+    if IN_SNAPSHOT in reason:
+        return "Fix or re-collect the snapshot file it names (`multus-check snapshot DIR` writes a complete one)."
+    return "Collect the missing node facts (a live run without --no-node-facts, or `multus-check node` on the host)."
 
 
 def need(snap: Snapshot, check_id: str, *resources: str) -> list[Finding] | None:
     """An error finding when any needed `cluster/<resource>` section cannot be trusted."""
-    problems = [p for p in (_section_problem(snap, f"cluster/{r}") for r in resources) if p]
+    keys = [f"cluster/{r}" for r in resources]
+    problems = [p for p in (_section_problem(snap, k) for k in keys) if p]
     if not problems:
         return None
     return [finding(check_id, Status.ERROR, CLUSTER, "Could not evaluate: " + "; ".join(problems) + ".",
-                    NEXT_STEP, missing=list(resources))]
+                    section_advice(snap, keys), missing=list(resources))]
 
 
 def per_node(
@@ -86,18 +113,26 @@ def per_node(
         if problem or facts is None:
             msg = problem or f"node {name} has no node facts in the snapshot"
             out.append(finding(check_id, Status.ERROR, subject, f"Could not evaluate node {name}: {msg}.",
+                               snap.section(f"node/{name}").advice or
                                "Collect node facts for this node (run without --no-node-facts, or "
                                "`multus-check node` on the host)."))
             continue
         try:
             out.append(judge(name, facts, node_obj))
         except NotCollected as exc:
-            out.append(finding(check_id, Status.ERROR, subject, f"Could not evaluate node {name}: {exc}.",
-                               "Collect the missing node facts and run again."))
+            reason = _with_unreadable(str(exc), facts)
+            out.append(finding(check_id, Status.ERROR, subject, f"Could not evaluate node {name}: {reason}.",
+                               unreadable_advice(reason)))
     if not out:
         out.append(finding(check_id, Status.ERROR, CLUSTER, "Could not evaluate: the snapshot names no nodes.",
-                           NEXT_STEP))
+                           section_advice(snap, ["cluster/nodes"]) or NEXT_STEP[SectionState.NOT_COLLECTED]))
     return out
+
+
+def _with_unreadable(reason: str, facts: NodeFacts) -> str:
+    """The reason, plus why the node's listings could not be read when that is the cause (dirs.json)."""
+    why = facts.unreadable.get("dirs.json")
+    return f"{reason} ({why})" if why and why not in reason else reason
 
 
 def worst(statuses: Iterable[Status]) -> Status:

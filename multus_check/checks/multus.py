@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from multus_check.checks.base import CLUSTER, finding, need, per_node, worst
+from multus_check.checks.base import CLUSTER, finding, need, per_node, unreadable_advice, worst
 from multus_check.checks.registry import check
 from multus_check.domain import k3s, k8s
 from multus_check.domain.cluster import MultusDeployment, daemonset_ready, flannel_cni_conf, k3s_info, multus_deployment
@@ -135,7 +135,7 @@ def _parsed_multus(facts: NodeFacts, snap: Snapshot, cid: str, name: str) -> Mul
     text = facts.file(active)
     if text is None:
         reason = facts.unreadable.get(active, f"{active} was listed but its content was not collected")
-        return finding(cid, Status.ERROR, subject, f"Could not evaluate node {name}: {reason}.", "Collect node facts again.")
+        return finding(cid, Status.ERROR, subject, f"Could not evaluate node {name}: {reason}.", unreadable_advice(reason))
     try:
         return parse_multus_config(text, active)
     except ConfigError as exc:

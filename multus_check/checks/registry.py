@@ -88,6 +88,24 @@ def select(include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[Che
     ]
 
 
+def unknown_patterns(patterns: Iterable[str]) -> list[str]:
+    """The ids or globs among `patterns` that match no registered check (a typo, or a check of another build)."""
+    ids = [s.id for s in all_checks()]
+    return [p for p in patterns if not any(fnmatch.fnmatchcase(i, p) for i in ids)]
+
+
+def suggestion(patterns: Iterable[str]) -> str:
+    """` (did you mean ...?)` for the ids closest to the first pattern that has close ones, else ''."""
+    import difflib
+
+    ids = [s.id for s in all_checks()]
+    for p in patterns:
+        close = difflib.get_close_matches(p, ids, n=3)
+        if close:
+            return f" (did you mean {', '.join(close)}?)"
+    return ""
+
+
 def _load_builtin() -> None:
     # Importing the area modules runs their @check decorators exactly once.
     from multus_check.checks import builtin  # noqa: F401

@@ -8,6 +8,7 @@ import sys
 
 from multus_check.checks import registry
 from multus_check.domain.known_failures import CATALOG
+from multus_check.report.output import write_stdout
 from multus_check.report.results import EXIT_OK, EXIT_USAGE
 
 HELP = "explain what a check verifies and how to fix it"
@@ -41,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
     if related:
         lines += ["", "  Error messages that point here (events.known-failures):"]
         lines += [f"    {k.id}: /{k.pattern.pattern}/ — {k.cause}" for k in related]
-    print("\n".join(lines))
+    write_stdout("\n".join(lines) + "\n")
     return EXIT_OK

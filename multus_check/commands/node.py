@@ -63,7 +63,8 @@ def add_node_arguments(parser: argparse.ArgumentParser, lab: bool = False) -> No
 
 
 def run(args: argparse.Namespace) -> int:
-    from multus_check.cli import emit
+    from multus_check.cli import check_selection, emit
+    from multus_check.report.output import check_destinations
 
     if args.snapshot:
         raise UsageError("`multus-check node` judges this host; --snapshot is for the cluster analysis")
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("pass either --nad [NS/]NAME (read from the cluster) or --nad-config FILE, not both")
     if args.trials < 1:
         raise UsageError("--trials must be at least 1")
+    check_selection(args)
+    check_destinations(args)
     if os.geteuid() != 0:
         raise UsageError("`multus-check node` must run as root (it creates a network namespace and runs CNI plugins)")
     sigterm_as_interrupt()

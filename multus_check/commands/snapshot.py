@@ -14,6 +14,7 @@ from multus_check.collect.live import add_live_arguments, collect_cluster
 from multus_check.errors import MultusCheckError
 from multus_check.report.results import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 from multus_check.snapshot import SectionState, write_snapshot
+from multus_check.snapshot.write import check_target
 
 HELP = "collect the live cluster (API objects and node facts) into a snapshot directory"
 
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        check_target(args.directory)  # before collecting: a cluster read for nothing helps no one
         snap = collect_cluster(args)
         path = write_snapshot(snap, args.directory)
     except MultusCheckError as exc:

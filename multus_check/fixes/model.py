@@ -156,6 +156,8 @@ class Fix(abc.ABC):
     title: str = ""
     repairs: frozenset[str] = frozenset()
     advises: frozenset[str] = frozenset()
+    #: the values `--fix-option ID=VALUE` accepts, the default first (none: the fix has no variants)
+    variants: tuple[str, ...] = ()
 
     @abc.abstractmethod
     def plan(self, snap: Snapshot, findings: list[Finding], ctx: PlanContext) -> Plan:

@@ -47,6 +47,7 @@ class MultusNesting(Fix):
     id = "multus-nesting"
     title = "stop Multus from nesting its own config (upgrade thin Multus, clean the stale file)"
     repairs = frozenset({"multus.nested-delegates"})
+    variants = ("upgrade", "workaround")  # workaround: keep the Multus version, only clean the stale file
 
     def plan(self, snap: Snapshot, findings: list[Finding], ctx: PlanContext) -> Plan:
         if not self.failing(findings):

@@ -2,21 +2,31 @@
 
 Order: `--kubeconfig`, then `KUBECONFIG` (a `:`-separated list is merged, as kubectl does),
 then `~/.kube/config`, then the in-cluster service account. `--context` picks a context.
-Reads only kubeconfig files and the service-account mount; never writes them back.
+Reads only kubeconfig files and the service-account mount; never writes them back. Every file is
+checked before the client library reads it (readable, text, YAML within the alias bound, the shape of
+a kubeconfig), so a broken one is one line naming the file and the cause, never a traceback.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
+from multus_check import safeyaml
 from multus_check.errors import UsageError
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+#: a kubeconfig larger than this is not one (kubectl's own are a few KiB, with embedded certs tens)
+MAX_KUBECONFIG_BYTES = 16 << 20
+#: what the client library may raise on a file that passed our checks but still surprises it
+_CLIENT_ERRORS = (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError)
 
 
 @dataclass(frozen=True)
@@ -62,16 +72,19 @@ def _in_cluster_target(context: str | None) -> Target:
 
 def _kubeconfig_target(source: str, context: str | None) -> Target:
     paths = [p for p in source.split(os.pathsep) if p]
-    if not any(Path(p).expanduser().exists() for p in paths):
+    existing = [p for p in paths if os.path.lexists(Path(p).expanduser())]
+    if not existing:
         raise UsageError(f"kubeconfig {source} does not exist")
+    for path in existing:
+        check_kubeconfig_file(path)
     cfg = client.Configuration()
     try:
         config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=source, context=context, client_configuration=cfg, persist_config=False
         )
         active = context or _current_context(source)
-    except ConfigException as exc:
-        raise UsageError(f"kubeconfig {source} is unusable: {exc}") from exc
+    except _CLIENT_ERRORS as exc:
+        raise UsageError(f"kubeconfig {source} is unusable: {_one_line(exc)}") from exc
     where = f"context {active!r} of {source}" if active else source
     return Target(cfg, where, active)
 
@@ -79,6 +92,85 @@ def _kubeconfig_target(source: str, context: str | None) -> Target:
 def _current_context(source: str) -> str | None:
     try:
         _, current = config.list_kube_config_contexts(config_file=source)  # type: ignore[no-untyped-call]
-    except ConfigException:
+    except _CLIENT_ERRORS:
         return None
     return str(current.get("name")) if isinstance(current, dict) and current.get("name") else None
+
+
+def check_kubeconfig_file(path: str) -> None:
+    """UsageError naming `path` and the cause when it cannot be a kubeconfig file."""
+    where = Path(path).expanduser()
+    try:
+        st = os.stat(where)
+    except OSError as exc:
+        raise UsageError(f"kubeconfig {path}: {_os_reason(exc)}") from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"kubeconfig {path} is a directory, not a file; pass the config file inside it")
+    if st.st_size > MAX_KUBECONFIG_BYTES:
+        raise UsageError(f"kubeconfig {path} is {st.st_size} bytes, too large to be a kubeconfig")
+    try:
+        with open(where, "rb") as fh:
+            data = fh.read(MAX_KUBECONFIG_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"kubeconfig {path}: {_os_reason(exc)}") from exc
+    doc = _parse(path, data)
+    problem = _shape_problem(doc)
+    if problem:
+        raise UsageError(f"kubeconfig {path} is not a kubeconfig: {problem}")
+
+
+def _parse(path: str, data: bytes) -> Any:
+    if b"\x00" in data:
+        raise UsageError(f"kubeconfig {path} is binary data, not a YAML kubeconfig")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"kubeconfig {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    try:
+        docs = safeyaml.load_all(text)
+    except safeyaml.ExcessiveAliasing as exc:
+        raise UsageError(f"kubeconfig {path} was refused: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise UsageError(f"kubeconfig {path} is not valid YAML: {safeyaml.reason(exc)}") from exc
+    if len(docs) != 1:
+        raise UsageError(f"kubeconfig {path} holds {len(docs)} YAML documents; a kubeconfig is exactly one")
+    return docs[0]
+
+
+def _shape_problem(doc: Any) -> str | None:
+    """What keeps `doc` from being a kubeconfig the client can read, or None."""
+    if not isinstance(doc, dict):
+        return f"it holds a {_type_name(doc)}; expected a mapping with apiVersion: v1, kind: Config"
+    for key in ("clusters", "contexts", "users"):
+        entries = doc.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            return f"{key} is a {_type_name(entries)}; expected a list"
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                return f"{key}[{i}] is not a mapping with a name"
+            body = entry.get(key[:-1])
+            if body is not None and not isinstance(body, dict):
+                return f"{key}[{i}].{key[:-1]} is a {_type_name(body)}; expected a mapping"
+    current = doc.get("current-context")
+    if current is not None and not isinstance(current, str):
+        return f"current-context is a {_type_name(current)}; expected a context name"
+    return None
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "mapping", list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+            type(None): "empty document"}.get(type(value), type(value).__name__)
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied reading it (check its owner and mode)"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a file"
+    return f"cannot be read: {exc.strerror or exc}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

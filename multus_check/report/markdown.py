@@ -15,7 +15,7 @@ def render_markdown(results: Results, *, verbose: bool = False) -> str:
     out = [f"# multus-check report `{results.run_id}`", ""]
     if results.source:
         out += [f"Source: {results.source.get('description') or results.source.get('path') or results.source}", ""]
-    out += [f"**{totals_line(results.summary(), results.exit_code())}**", "", "| | check | result |", "|---|---|---|"]
+    out += [f"**{totals_line(results.summary(), results.process_exit_code())}**", "", "| | check | result |", "|---|---|---|"]
     for cid, findings in results.by_check().items():
         st = results.check_status(cid)
         out.append(f"| {SYMBOL[st]} {LABEL[st]} | `{cid}` | {_cell(check_line(findings))} |")

@@ -37,6 +37,11 @@ class Results:
     source: dict[str, Any] = field(default_factory=dict)
     checks: dict[str, str] = field(default_factory=dict)  # id -> title, for every check run
     notes: list[str] = field(default_factory=list)
+    #: how the run turns findings into its exit code (--fail-on, --exit-zero), set by the command
+    fail_on: Severity = Severity.INFO
+    exit_zero: bool = False
+    #: set when the run itself failed after judging (an explicit --report-dir or --output could not be written)
+    exit_override: int | None = None
 
     @classmethod
     def build(cls, findings: list[Finding], *, source: dict[str, Any] | None = None,
@@ -61,12 +66,21 @@ class Results:
     def check_status(self, check_id: str) -> Status:
         return _worst(self.by_check().get(check_id) or [])
 
-    def exit_code(self, fail_on: Severity = Severity.INFO) -> int:
-        if any(f.status is Status.FAIL and f.severity.rank >= fail_on.rank for f in self.findings):
+    def exit_code(self, fail_on: Severity | None = None) -> int:
+        """The verdict's code: 1 for a failure at or above `fail_on` (default: the run's), 3 for an
+        error, else 0. Without --exit-zero and --fail-on this is also what the process returns."""
+        threshold = self.fail_on if fail_on is None else fail_on
+        if any(f.status is Status.FAIL and f.severity.rank >= threshold.rank for f in self.findings):
             return EXIT_FAILED
         if any(f.status is Status.ERROR for f in self.findings):
             return EXIT_INCOMPLETE
         return EXIT_OK
+
+    def process_exit_code(self) -> int:
+        """The code the process returns, printed in every report and stored in summary.exit_code."""
+        if self.exit_override is not None:
+            return self.exit_override
+        return EXIT_OK if self.exit_zero else self.exit_code()
 
     def summary(self) -> dict[str, Any]:
         statuses = Counter(f.status.value for f in self.findings)
@@ -77,7 +91,9 @@ class Results:
             "by_status": {s.value: statuses.get(s.value, 0) for s in Status},
             "checks_by_status": {s.value: sum(1 for v in per_check.values() if v == s.value) for s in Status},
             "by_check": per_check,
-            "exit_code": self.exit_code(),
+            "exit_code": self.process_exit_code(),
+            "fail_on": self.fail_on.value,
+            "exit_zero": self.exit_zero,
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ def render_table(results: Results, *, verbose: bool = False, color: bool = False
         lines += _details(findings, verbose, paint)
     lines.append("")
     lines += [f"note: {note}" for note in results.notes]
-    lines.append(totals_line(results.summary(), results.exit_code()))
+    lines.append(totals_line(results.summary(), results.process_exit_code()))
     return "\n".join(lines) + "\n"
 
 

@@ -1,26 +1,33 @@
 """Read a snapshot directory into a `Snapshot`, defensively.
 
-Reads only regular files inside the directory: symlinks are never followed, oversized or
-binary files are recorded as unreadable, and malformed JSON/YAML marks the part it belongs
-to as failed instead of raising. Only a directory that is unusable as a whole raises
-`SnapshotError` (exit code 2).
+Reads only regular files and real directories inside the directory: symlinks are never followed
+(files and directories alike), oversized or binary files are recorded as unreadable, and malformed
+JSON/YAML marks the part it belongs to as failed instead of raising; a part this user may not read
+says so. Only a directory that is unusable as a whole raises `SnapshotError` (exit code 2): missing,
+unreadable, holding no snapshot, a cluster document that is not an object list, or nothing in it
+that could be read at all. Touches nothing but the directory it is given, read-only.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import logging
 import os
 import stat
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from multus_check.errors import SnapshotError
+from multus_check.snapshot.cluster_doc import ALL, DocumentError, NotAnObjectList, cluster_objects, parse_documents
+from multus_check.snapshot.jsonstream import load_object_list
 from multus_check.snapshot.model import (
     CLUSTER_RESOURCES,
     FORMAT,
-    KIND_TO_RESOURCE,
+    IN_SNAPSHOT,
+    PERMISSION,
     DirEntry,
     NodeFacts,
     Section,
@@ -28,28 +35,26 @@ from multus_check.snapshot.model import (
     Snapshot,
 )
 
+log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1 << 20
 MAX_CLUSTER_BYTES = 512 << 20
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DIR_TYPES = {"file", "dir", "socket", "symlink", "other"}
+RECOLLECT = "Fix or re-collect {what} (`multus-check snapshot DIR` writes a complete snapshot), then run multus-check again."
+MAKE_READABLE = "Make {path} readable by this user (chmod a+r, or run as its owner), then run multus-check again."
 
 
 class _Unreadable(Exception):
-    """A part of the snapshot exists but cannot be used; the message says why."""
+    """A part of the snapshot exists but cannot be used; the message says why, `advice` what to do."""
+
+    def __init__(self, message: str, advice: str = "") -> None:
+        super().__init__(message)
+        self.advice = advice
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    root = Path(path)
-    if not root.exists():
-        raise SnapshotError(f"snapshot directory {root} does not exist")
-    if root.is_symlink() or not root.is_dir():
-        raise SnapshotError(f"{root} is not a directory; --snapshot expects a snapshot directory")
-    root = root.resolve()
-    has_meta, has_cluster, has_nodes = (
-        _exists(root / "snapshot.json"),
-        _exists(root / "cluster.yaml"),
-        _exists(root / "nodes"),
-    )
+    root = _root(Path(path))
+    names = _names(root)
+    has_meta, has_cluster, has_nodes = ("snapshot.json" in names, "cluster.yaml" in names, "nodes" in names)
     if not (has_meta or has_cluster or has_nodes):
         raise SnapshotError(
             f"{root} holds no snapshot: expected snapshot.json, cluster.yaml or nodes/ "
@@ -58,49 +63,123 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     snap = Snapshot()
     if has_meta:
         _read_meta(root, snap)
-    _read_cluster(root, snap, has_cluster)
+    failures: list[str] = []
+    read = has_meta
+    if has_cluster:
+        read = _read_cluster(root, snap, failures) or read
     if has_nodes:
-        _read_nodes(root, snap)
+        read = _read_nodes(root, snap, failures) or read
+    if not read:
+        raise SnapshotError(f"nothing in {root} could be read: {'; '.join(failures[:3])}"
+                            + (f"; and {len(failures) - 3} more" if len(failures) > 3 else "")
+                            + "; fix or re-collect the snapshot (`multus-check snapshot DIR`)")
+    log.debug("snapshot %s: %d API objects, node facts of %s; sections not read: %s", root, len(snap.objects),
+              ", ".join(sorted(snap.nodes)) or "no node",
+              {k: f"{v.state.value}: {v.detail}" for k, v in sorted(snap.sections.items()) if not v.state.readable} or "none")
     return snap
 
 
-def _exists(p: Path) -> bool:
-    return os.path.lexists(p)
+def _root(root: Path) -> Path:
+    """The snapshot directory. It may itself be a symlink (the user's choice of path); nothing inside is followed."""
+    if not os.path.lexists(root):
+        raise SnapshotError(f"snapshot directory {root} does not exist")
+    try:
+        st = os.stat(root)
+    except OSError as exc:
+        raise SnapshotError(f"snapshot directory {root} cannot be used: {_os_reason(exc, root)}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise SnapshotError(f"{root} is not a directory; --snapshot expects a snapshot directory")
+    return root.resolve()
+
+
+def _names(root: Path) -> set[str]:
+    try:
+        with os.scandir(root) as entries:
+            return {e.name for e in entries}
+    except OSError as exc:
+        raise SnapshotError(f"snapshot directory {root} cannot be listed: {_os_reason(exc, root)}; "
+                            "make it readable (chmod a+rx) or run as its owner") from exc
+
+
+def _os_reason(exc: OSError, path: Path | str) -> str:
+    if isinstance(exc, PermissionError):
+        return f"{PERMISSION} {path}"
+    return exc.strerror or str(exc)
 
 
 def _read_bytes(root: Path, p: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """Read a regular file that lies inside root, refusing links, specials and huge files.
-
-    Containment holds by construction: `root` is resolved, and every path below it is reached
-    by walking without following symlinks, so only the final component needs the lstat check.
-    """
-    try:
-        st = os.lstat(p)
-    except OSError as exc:
-        raise _Unreadable(f"cannot stat: {exc.strerror}") from exc
-    if stat.S_ISLNK(st.st_mode):
-        raise _Unreadable("is a symlink; snapshots hold plain files and links are not followed")
-    if not stat.S_ISREG(st.st_mode):
-        raise _Unreadable("is not a regular file")
-    if not str(p).startswith(str(root) + os.sep):
-        raise _Unreadable("lies outside the snapshot directory")
-    if st.st_size > limit:
-        raise _Unreadable(f"is {st.st_size} bytes, over the {limit}-byte limit")
+    """Read a regular file that lies inside root, refusing links, specials and huge files."""
+    _check_regular(root, p, limit)
     try:
         with open(p, "rb") as fh:
             return fh.read()
     except OSError as exc:
-        raise _Unreadable(f"cannot read: {exc.strerror}") from exc
+        raise _Unreadable(f"cannot be read: {_os_reason(exc, p)}", _advice(exc, p, os.path.relpath(p, root))) from exc
+
+
+def _check_regular(root: Path, p: Path | str, limit: int) -> None:
+    """Refuse links, specials, huge files and anything outside root.
+
+    Containment holds by construction: `root` is resolved, and every path below it is reached
+    by walking without following symlinks, so only the final component needs the lstat check.
+    """
+    rel = os.path.relpath(p, root)
+    try:
+        st = os.lstat(p)
+    except OSError as exc:
+        raise _Unreadable(f"cannot be read: {_os_reason(exc, p)}", _advice(exc, p, rel)) from exc
+    if stat.S_ISLNK(st.st_mode):
+        raise _Unreadable("is a symlink; snapshots hold plain files and links are not followed", RECOLLECT.format(what=rel))
+    if not stat.S_ISREG(st.st_mode):
+        raise _Unreadable("is not a regular file", RECOLLECT.format(what=rel))
+    if not str(p).startswith(str(root) + os.sep):
+        raise _Unreadable("lies outside the snapshot directory", RECOLLECT.format(what=rel))
+    if st.st_size > limit:
+        raise _Unreadable(f"is {st.st_size} bytes, over the {limit}-byte limit", RECOLLECT.format(what=rel))
+
+
+def _advice(exc: OSError, path: Path | str, rel: str) -> str:
+    return MAKE_READABLE.format(path=path) if isinstance(exc, PermissionError) else RECOLLECT.format(what=rel)
 
 
 def _read_text(root: Path, p: Path | str, limit: int = MAX_FILE_BYTES) -> str:
-    data = _read_bytes(root, p, limit)
-    if b"\x00" in data:
-        raise _Unreadable("is binary data, not text")
+    return "".join(_text_chunks(root, p, limit, whole=True))
+
+
+def _text_chunks(root: Path, p: Path | str, limit: int, whole: bool = False) -> Iterator[str]:
+    """The file's text in chunks of about a MiB (one chunk when `whole`); _Unreadable for binary or
+    non-UTF-8 content, found as the chunks are read."""
+    rel = os.path.relpath(p, root)
+    if whole:
+        chunks: Iterable[bytes] = [_read_bytes(root, p, limit)]
+    else:
+        _check_regular(root, p, limit)
+        chunks = _byte_chunks(p, rel)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    for data in chunks:
+        if b"\x00" in data:
+            raise _Unreadable("is binary data, not text", RECOLLECT.format(what=rel))
+        try:
+            yield decoder.decode(data, final=whole)
+        except UnicodeDecodeError as exc:
+            raise _Unreadable(f"is not UTF-8 text ({exc.reason} at byte {offset + exc.start})",
+                              RECOLLECT.format(what=rel)) from exc
+        offset += len(data)
     try:
-        return data.decode("utf-8")
+        yield decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise _Unreadable(f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raise _Unreadable(f"is not UTF-8 text (it ends inside a character at byte {offset})",
+                          RECOLLECT.format(what=rel)) from exc
+
+
+def _byte_chunks(p: Path | str, rel: str) -> Iterator[bytes]:
+    try:
+        with open(p, "rb") as fh:
+            while data := fh.read(1 << 20):
+                yield data
+    except OSError as exc:
+        raise _Unreadable(f"cannot be read: {_os_reason(exc, p)}", _advice(exc, p, rel)) from exc
 
 
 def _read_json(root: Path, p: Path) -> Any:
@@ -108,7 +187,10 @@ def _read_json(root: Path, p: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _Unreadable(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise _Unreadable(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                          RECOLLECT.format(what=os.path.relpath(p, root))) from exc
+    except RecursionError as exc:
+        raise _Unreadable("is nested too deeply", RECOLLECT.format(what=os.path.relpath(p, root))) from exc
 
 
 def _read_meta(root: Path, snap: Snapshot) -> None:
@@ -141,87 +223,136 @@ def _read_meta(root: Path, snap: Snapshot) -> None:
         snap.sections[str(key)] = Section(state, detail)
 
 
-def _read_cluster(root: Path, snap: Snapshot, present: bool) -> None:
-    if not present:
-        return
+def _read_cluster(root: Path, snap: Snapshot, failures: list[str]) -> bool:
+    """Load cluster.yaml into `snap`; False (with the reason in `failures`) when nothing of it was usable."""
+    path = root / "cluster.yaml"
+    started = time.perf_counter()
     try:
-        docs = list(yaml.load_all(_read_text(root, root / "cluster.yaml", MAX_CLUSTER_BYTES), Loader=_LOADER))
-    except (_Unreadable, yaml.YAMLError) as exc:
-        reason = str(exc).replace("\n", " ")
-        _mark_cluster_failed(snap, f"cluster.yaml {reason}" if isinstance(exc, _Unreadable)
-                             else f"cluster.yaml is not valid YAML: {reason}")
-        return
-    items: list[Any] = []
-    for doc in docs:
-        if doc is None:
-            continue
-        if isinstance(doc, dict) and doc.get("kind") == "List":
-            items.extend(doc.get("items") or [])
-        elif isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc:
-            kind = str(doc["kind"])[: -len("List")]
-            items.extend({"kind": kind, **i} if isinstance(i, dict) else i for i in doc["items"] or [])
-        else:
-            items.append(doc)
-    unknown: set[str] = set()
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("metadata", {}), dict):
-            snap.problems.append("cluster.yaml: an item is not a Kubernetes object; it was ignored")
-            continue
-        kind = str(item.get("kind", ""))
-        if kind not in KIND_TO_RESOURCE:
-            unknown.add(kind or "<no kind>")
-            continue
-        snap.objects.append(item)
-    if unknown:
-        snap.problems.append(f"cluster.yaml: ignored objects of kinds not used by any check: {', '.join(sorted(unknown))}")
-    if "cluster" not in snap.sections:
-        snap.sections["cluster"] = Section(SectionState.OK)
+        docs = load_object_list(_text_chunks(root, path, MAX_CLUSTER_BYTES))
+        parser = "json"
+        if docs is None:
+            docs, parser = parse_documents(_read_text(root, path, MAX_CLUSTER_BYTES)), "json or yaml"
+        log.debug("cluster.yaml parsed (%s) in %.3f s", parser, time.perf_counter() - started)
+    except (_Unreadable, DocumentError) as exc:
+        advice = exc.advice if isinstance(exc, _Unreadable) else RECOLLECT.format(what="cluster.yaml")
+        detail = " ".join(f"cluster.yaml {exc}".split())
+        _mark_failed(snap, CLUSTER_RESOURCES, detail, advice)
+        snap.sections["cluster"] = Section(SectionState.FAILED, detail, advice)
+        failures.append(detail)
+        return False
+    try:
+        found = cluster_objects(docs)
+    except NotAnObjectList as exc:
+        raise SnapshotError(f"{path} {exc}: expected `kind: List` with `items`, as `kubectl get -o json` "
+                            "(or -o yaml) prints it (see docs/SNAPSHOT.md)") from exc
+    snap.objects.extend(found.objects)
+    snap.problems.extend(found.notes)
+    snap.sections.setdefault("cluster", Section(SectionState.OK))
+    advice = RECOLLECT.format(what="cluster.yaml")
+    if ALL in found.failed:
+        _mark_failed(snap, CLUSTER_RESOURCES, found.failed[ALL], advice)
+        snap.sections["cluster"] = Section(SectionState.FAILED, found.failed[ALL], advice)
+    for resource, detail in found.failed.items():
+        if resource != ALL:
+            _mark_failed(snap, [resource], detail, advice)
+    return True
 
 
-def _mark_cluster_failed(snap: Snapshot, detail: str) -> None:
-    snap.sections["cluster"] = Section(SectionState.FAILED, detail)
-    for resource in CLUSTER_RESOURCES:
+def _mark_failed(snap: Snapshot, resources: Iterable[str], detail: str, advice: str) -> None:
+    """Mark `cluster/<resource>` failed unless snapshot.json already says it was not read."""
+    for resource in resources:
         key = f"cluster/{resource}"
-        if snap.section(key).state is SectionState.OK or key not in snap.sections:
-            snap.sections[key] = Section(SectionState.FAILED, detail)
+        if key not in snap.sections or snap.sections[key].state.readable:
+            snap.sections[key] = Section(SectionState.FAILED, detail, advice)
 
 
-def _read_nodes(root: Path, snap: Snapshot) -> None:
+def _read_nodes(root: Path, snap: Snapshot, failures: list[str]) -> bool:
+    """Load nodes/<node>/ for every node; False when no part of any node could be read."""
     nodes_dir = root / "nodes"
-    try:
-        entries = sorted(os.scandir(nodes_dir), key=lambda e: e.name)
-    except OSError as exc:
-        snap.problems.append(f"nodes/ cannot be listed: {exc.strerror}")
-        return
+    problem = _dir_problem(nodes_dir, "nodes")
+    entries: list[os.DirEntry[str]] = []
+    if problem is None:
+        try:
+            with os.scandir(nodes_dir) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problem = f"nodes/ cannot be listed: {_os_reason(exc, nodes_dir)}"
+    if problem is not None:
+        _fail_listed_nodes(snap, problem)
+        failures.append(problem)
+        return False
+    read_any = False
     for entry in entries:
-        if entry.is_symlink() or not entry.is_dir(follow_symlinks=False):
-            snap.problems.append(f"nodes/{entry.name} is not a directory; ignored")
+        node_dir = Path(entry.path)
+        problem = _dir_problem(node_dir, f"nodes/{entry.name}")
+        if problem is not None:
+            snap.problems.append(problem)
+            snap.sections[f"node/{entry.name}"] = Section(SectionState.FAILED, problem, RECOLLECT.format(what=f"nodes/{entry.name}"))
+            failures.append(problem)
             continue
-        facts = _read_node(root, Path(entry.path), entry.name)
+        facts, read, trouble = _read_node(root, node_dir, entry.name)
         snap.nodes[entry.name] = facts
-        snap.sections.setdefault(f"node/{entry.name}", Section(SectionState.OK))
+        if trouble:
+            snap.sections[f"node/{entry.name}"] = Section(SectionState.FAILED, trouble, RECOLLECT.format(what=f"nodes/{entry.name}"))
+            failures.append(trouble)
+        else:
+            snap.sections.setdefault(f"node/{entry.name}", Section(SectionState.OK))
+        if not read:
+            failures += list(facts.unreadable.values())[:3]
+        read_any = read_any or read
+    return read_any
 
 
-def _read_node(root: Path, node_dir: Path, name: str) -> NodeFacts:
+def _dir_problem(path: Path, rel: str) -> str | None:
+    """Why `path` is not a real directory of the snapshot (a symlink is never followed), or None."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return f"{rel} {IN_SNAPSHOT} cannot be read: {_os_reason(exc, path)}"
+    if stat.S_ISLNK(st.st_mode):
+        return f"{rel} {IN_SNAPSHOT} is a symlink; links are not followed"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{rel} {IN_SNAPSHOT} is not a directory"
+    return None
+
+
+def _fail_listed_nodes(snap: Snapshot, problem: str) -> None:
+    for key, section in list(snap.sections.items()):
+        if key.startswith("node/") and section.state.readable:
+            snap.sections[key] = Section(SectionState.FAILED, problem, RECOLLECT.format(what="nodes/"))
+    snap.problems.append(problem)
+
+
+def _read_node(root: Path, node_dir: Path, name: str) -> tuple[NodeFacts, bool, str | None]:
+    """(facts, whether any part was read, why the node's facts cannot be trusted as a whole or None)."""
     facts = NodeFacts(name=name)
+    try:
+        with os.scandir(node_dir) as it:
+            present = {e.name for e in it}
+    except OSError as exc:
+        return facts, False, f"nodes/{name} {IN_SNAPSHOT} cannot be listed: {_os_reason(exc, node_dir)}"
+    read = False
     for part, attr in (("ip-addr.json", "ip_addr"), ("ip-route.json", "ip_route")):
-        if _exists(node_dir / part):
+        if part in present:
             try:
                 value = _read_json(root, node_dir / part)
                 if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                     raise _Unreadable("must be a JSON list of objects, as `ip -j` prints")
                 setattr(facts, attr, value)
+                read = True
             except _Unreadable as exc:
-                facts.unreadable[part] = f"{part} {exc}"
-    if _exists(node_dir / "dirs.json"):
+                facts.unreadable[part] = f"{part} {IN_SNAPSHOT} {exc}"
+    if "dirs.json" in present:
         try:
             facts.dirs = _parse_dirs(_read_json(root, node_dir / "dirs.json"))
+            read = True
         except _Unreadable as exc:
-            facts.unreadable["dirs.json"] = f"dirs.json {exc}"
-    files_root = node_dir / "files"
-    if _exists(files_root):
-        _read_files(root, files_root, facts)
-    return facts
+            facts.unreadable["dirs.json"] = f"dirs.json {IN_SNAPSHOT} {exc}"
+    trouble = None
+    if "files" in present:
+        trouble = _dir_problem(node_dir / "files", f"nodes/{name}/files") or _read_files(root, node_dir / "files", facts, name)
+        read = read or bool(facts.files)
+    return facts, read, trouble
 
 
 def _parse_dirs(data: Any) -> dict[str, list[DirEntry] | None]:
@@ -250,17 +381,28 @@ def _parse_dirs(data: Any) -> dict[str, list[DirEntry] | None]:
     return out
 
 
-def _read_files(root: Path, files_root: Path, facts: NodeFacts) -> None:
+def _read_files(root: Path, files_root: Path, facts: NodeFacts, node: str) -> str | None:
+    """Read every host file under files/; a directory that cannot be listed, or is a symlink, makes the
+    node's files incomplete, so the absence of a file would be no evidence: that is the node's trouble."""
     base = str(files_root)
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+    unlisted: list[str] = []
+
+    def _onerror(exc: OSError) -> None:
+        unlisted.append(f"nodes/{node}/files{str(exc.filename)[len(base):]} {IN_SNAPSHOT} cannot be listed: "
+                        f"{_os_reason(exc, exc.filename)}")
+
+    for dirpath, dirnames, filenames in os.walk(base, onerror=_onerror, followlinks=False):
         host_dir = dirpath[len(base):] or ""
         for d in list(dirnames):
-            if os.path.islink(os.path.join(dirpath, d)):
+            if os.path.islink(os.path.join(dirpath, d)):  # a whole subtree the node's facts would miss
                 dirnames.remove(d)
-                facts.unreadable[f"{host_dir}/{d}"] = "is a symlink inside the snapshot; not followed"
+                facts.unreadable[f"{host_dir}/{d}"] = f"{host_dir}/{d} {IN_SNAPSHOT} is a symlink; links are not followed"
+                unlisted.append(f"nodes/{node}/files{host_dir}/{d} {IN_SNAPSHOT} is a symlink to a directory; "
+                                "links are not followed")
         for fname in filenames:
             host = f"{host_dir}/{fname}"
             try:
                 facts.files[host] = _read_text(root, os.path.join(dirpath, fname))
             except _Unreadable as exc:
-                facts.unreadable[host] = f"{host} (in the snapshot) {exc}"
+                facts.unreadable[host] = f"{host} {IN_SNAPSHOT} {exc}"
+    return "; ".join(unlisted) or None

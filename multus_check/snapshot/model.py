@@ -16,6 +16,11 @@ FORMAT = "multus-check/snapshot/v1"
 #: What a collector writes instead of a credential-bearing file's content.
 REDACTED_MARKER = "# multus-check: REDACTED (file present on the host; credentials never leave the node)\n"
 
+#: Every reason the loader records for a part it could not use carries IN_SNAPSHOT, and one about file
+#: modes carries PERMISSION, so a check's advice can match the cause (fix the file, or make it readable).
+IN_SNAPSHOT = "(in the snapshot)"
+PERMISSION = "permission denied reading"
+
 #: The API resources a snapshot may hold, by section key suffix (`cluster/<resource>`) and kind.
 CLUSTER_RESOURCES: Mapping[str, str] = {
     "nodes": "Node",
@@ -50,6 +55,9 @@ class SectionState(enum.Enum):
 class Section:
     state: SectionState
     detail: str = ""
+    #: the next step when the section cannot be used and the generic one for its state would mislead
+    #: (a snapshot file that failed to parse, or that this user may not read); not written to snapshot.json
+    advice: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, str]:
         out = {"state": self.state.value}

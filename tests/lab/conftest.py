@@ -1,7 +1,8 @@
 """Lab fixtures: one simulated LAN per test module, always taken down, and a leak check.
 
 Everything runs inside namespaces the fixtures create (mcl-<name>-*); the tests skip with the
-reason when this machine cannot run a lab (not root, missing dnsmasq/avahi/CNI plugins).
+reason when this machine cannot run a lab (not root, missing dnsmasq/avahi/CNI plugins). The leak
+check is the session fixture `lab_leak_check` (tests/conftest.py), which every lab test requests.
 """
 
 from __future__ import annotations
@@ -28,19 +29,15 @@ def root_links() -> set[str]:
     return set(os.listdir("/sys/class/net"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def root_netns_baseline() -> Iterator[set[str]]:
-    """The root namespace's links before any lab test; the leak test compares against it."""
-    yield root_links()
-
-
-def lab_fixture(name: str) -> Callable[[], Iterator[LabState]]:
-    """A module-scoped fixture that brings lab `name` up and always takes it down."""
+def lab_fixture(name: str) -> Callable[..., Iterator[LabState]]:
+    """A module-scoped fixture that brings lab `name` up and always takes it down; the session's leak
+    check (`lab_leak_check` in tests/conftest.py) is requested only once the lab will really run."""
 
     @pytest.fixture(scope="module")
-    def _lab() -> Iterator[LabState]:
+    def _lab(request: pytest.FixtureRequest) -> Iterator[LabState]:
         if MISSING:
             pytest.skip("lab needs: " + "; ".join(MISSING))
+        request.getfixturevalue("lab_leak_check")
         lab.down(name)  # leftovers of an interrupted earlier run
         report = lab.up(name)
         try:

@@ -14,7 +14,8 @@ from multus_check.lab import config, lab
 from multus_check.probes import netns
 from tests.lab.conftest import MISSING
 
-pytestmark = [pytest.mark.lab, pytest.mark.skipif(bool(MISSING), reason="lab needs: " + "; ".join(MISSING))]
+pytestmark = [pytest.mark.lab, pytest.mark.skipif(bool(MISSING), reason="lab needs: " + "; ".join(MISSING)),
+              pytest.mark.usefixtures("lab_leak_check")]
 
 
 def test_lab_run_with_a_fault_reports_it_and_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,7 +28,7 @@ def test_lab_run_with_a_fault_reports_it_and_leaves_nothing(tmp_path: Path, caps
     assert "connection refused" in by_check["datapath.dhcp-daemon"]["message"]
     assert by_check["datapath.mdns"]["status"] == "skip"
     assert (tmp_path / "results.json").exists()
-    assert config.load("tr") is None and netns.listed("mcl-tr-") == []
+    assert config.load("tr") is None and netns.listed(f"{config.NS_PREFIX}tr-") == []
 
 
 def test_lab_down_removes_a_lab_whose_command_crashed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,7 +40,7 @@ def test_lab_down_removes_a_lab_whose_command_crashed(capsys: pytest.CaptureFixt
     assert json.loads(capsys.readouterr().out)["state"] == "up"
     os.kill(state.pids["ssdp"]["pid"], signal.SIGKILL)  # and one daemon died on its own
     assert cli.main(["lab", "down", "--name", "tc"]) == 0
-    assert netns.listed("mcl-tc-") == [] and not state.dir.exists()
+    assert netns.listed(f"{config.NS_PREFIX}tc-") == [] and not state.dir.exists()
     assert all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in daemon_pids)
     assert cli.main(["lab", "status", "--name", "tc"]) == 3
 

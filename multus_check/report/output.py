@@ -1,0 +1,121 @@
+"""Where a run's results go: the report directory, --output or stdout, and the exit code they state.
+
+Why it exists: every command that judges findings (the analysis, `node`, `lab run`) ends the same
+way, and the exit-code contract must hold on every path of that ending. The number printed in the
+report and stored in results.json is the number the process returns. The report always reaches
+stdout (or --output): a default report directory that cannot be written is one warning line and
+changes nothing else; one named with --report-dir is the user's explicit wish, so it is checked
+before any work starts and its failure is exit 2. A reader that closes stdout early (`| head`)
+neither costs a traceback nor changes the exit code. Writes only the report files it is asked for,
+through `report.files` (0600 files in 0700 directories).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from multus_check.errors import UsageError
+from multus_check.report.files import writable_problem, write_private
+from multus_check.report.results import EXIT_USAGE
+
+PROG = "multus-check"
+
+
+def check_destinations(args: argparse.Namespace) -> None:
+    """UsageError (exit 2) before any work when an explicit --report-dir or --output cannot be written."""
+    if getattr(args, "report_dir", None):
+        problem = writable_problem(Path(args.report_dir), directory=True)
+        if problem:
+            raise UsageError(f"cannot write the report directory {args.report_dir}: {problem}; "
+                             "choose another with --report-dir")
+    if getattr(args, "output", None):
+        problem = writable_problem(Path(args.output), directory=False)
+        if problem:
+            raise UsageError(f"cannot write --output {args.output}: {problem}")
+
+
+def emit(results: Any, args: argparse.Namespace, fail_on: Any) -> int:
+    """Write results.json + junit.xml to the report dir, print the chosen report, return the exit code."""
+    from multus_check.report import render
+
+    results.fail_on, results.exit_zero = fail_on, bool(getattr(args, "exit_zero", False))
+    report_dir = Path(args.report_dir or Path("reports") / results.run_id)
+    saved = _save_report_dir(results, report_dir, explicit=bool(args.report_dir))
+    if args.output:
+        try:
+            write_private(Path(args.output), _text(results, args, render))
+        except OSError as exc:
+            results.exit_override = EXIT_USAGE
+            _say(f"error: cannot write --output {args.output}: {_reason(exc)}; the report follows on stdout")
+            write_stdout(_text(results, args, render))
+    else:
+        write_stdout(_text(results, args, render))
+    code: int = results.process_exit_code()
+    where = f"; reports in {report_dir}" if saved else ""
+    if args.format != "table" or args.output:
+        from multus_check.report.common import totals_line
+
+        _say(totals_line(results.summary(), code) + where, prefix=False)
+    elif args.verbose and saved:
+        _say(f"reports in {report_dir}", prefix=False)
+    return code
+
+
+def _save_report_dir(results: Any, report_dir: Path, *, explicit: bool) -> bool:
+    from multus_check.report import render
+
+    try:
+        write_private(report_dir / "results.json", results.to_json())
+        write_private(report_dir / "junit.xml", render(results, "junit"))
+    except OSError as exc:
+        if explicit:
+            results.exit_override = EXIT_USAGE
+            _say(f"error: cannot write the report directory {report_dir}: {_reason(exc)}; choose another with --report-dir")
+        else:
+            _say(f"warning: results.json and junit.xml were not saved: cannot write {report_dir}: {_reason(exc)} "
+                 "(choose a writable place with --report-dir)")
+        return False
+    return True
+
+
+def _text(results: Any, args: argparse.Namespace, render: Any) -> str:
+    color = args.format == "table" and not args.output and sys.stdout.isatty()
+    text: str = render(results, args.format, verbose=args.verbose > 0, color=color)
+    return text
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _say(line: str, prefix: bool = True) -> None:
+    print(f"{PROG}: {line}" if prefix else line, file=sys.stderr)
+
+
+def write_stdout(text: str, stream: TextIO | None = None) -> None:
+    """Print `text`; a reader that went away (`| head -1`) ends the output quietly.
+
+    Further writes to stdout would fail the same way, and so would the interpreter's flush at exit
+    (exit code 120 and a message): stdout is pointed at /dev/null so they go nowhere.
+    """
+    out = stream or sys.stdout
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, at the file descriptor level (what Python's docs advise for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (captured in tests): nothing to redirect
+        pass
+    finally:
+        os.close(devnull)
