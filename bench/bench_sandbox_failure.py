@@ -34,8 +34,8 @@ def main() -> int:
         for add in (0.8, 1.1):
             lags = []
             for run in range(1, a.runs + 1):
-                out = failing_run(Path(tempfile.mkdtemp(prefix="bench-sandbox")), error, poll_interval=a.poll,
-                                  add_seconds=add)
+                with tempfile.TemporaryDirectory(prefix="bench-sandbox") as workdir:
+                    out = failing_run(Path(workdir), error, poll_interval=a.poll, add_seconds=add)
                 lags.append(out.lag())
                 sys.stdout.write(f"{label:15} {add:7.1f} s  {run:3}  {out.lag():12.2f} s  "
                                  f"{out.returned - out.started:7.2f} s  {out.findings[ids.ATTACH].status.value}\n")
