@@ -10,7 +10,7 @@ from multus_check.checks.registry import DuplicateCheckError, check
 from multus_check.domain import k3s
 from multus_check.domain.cidr import parse_net, supernet, waste
 from multus_check.domain.cniconf import parse_multus_config, plugin_types
-from multus_check.domain.known_failures import CATALOG, match
+from multus_check.domain.known_failures import CATALOG, cause_text, match
 from multus_check.model import Severity
 
 
@@ -83,6 +83,25 @@ EXAMPLES = {  # exact messages from multus-cni.md §4 and netns-lab.md §4
     "F20": 'error adding container to network "macvlan-lan": Link not found',
     "F25": "GetCNIConfig: err in getCNIConfigFromSpec: failed to unmarshal Spec.Config: invalid character",
     "F30": "multus does not support ECMP for default-route",
+    # F32-F42: the texts the real Debian 1.1.1 plugins printed in a throwaway netns (F32, F33, F35, F41, F42, and
+    # F20's ipvlan form), or the format strings of the upstream sources with the kernel's errno text (F34, F36-F40)
+    "F32": ('error adding container to network "macvlan-lan": incompatible CNI versions; config is "1.1.0", plugin '
+            'supports ["0.1.0" "0.2.0" "0.3.0" "0.3.1" "0.4.0" "1.0.0"]'),
+    "F33": 'error adding container to network "ipvlan-lan": unknown ipvlan mode: "l4"',
+    "F34": 'error adding container to network "ipvlan-lan": failed to create ipvlan: device or resource busy',
+    "F35": ('error adding container to network "vlan-5": "master" field is required. It specifies the host interface '
+            "name to create the VLAN for."),
+    "F36": "loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: no such file or directory",
+    "F37": ('CmdAdd (shim): failed to send CNI request: Post "http://dummy/cni": dial unix /run/multus/multus.sock: '
+            "connect: connection refused"),
+    "F38": ("Multus: [default/plex-0/4f6c]: error setting the networks status: SetPodNetworkStatusAnnotation: failed to "
+            "update the pod plex-0 in out of cluster comm: SetNetworkStatus: failed to update the pod plex-0 in out of "
+            'cluster comm: pods "plex-0" is forbidden: User "system:serviceaccount:kube-system:multus" cannot update '
+            'resource "pods/status" in API group "" in the namespace "default"'),
+    "F39": 'error adding container to network "macvlan-lan": error calling DHCP.Allocate: error looking up "net1": Link not found',
+    "F40": "Multus: [default/plex-0/4f6c]: error setting default gateway: SetDefaultGW: Error getting link Link not found",
+    "F41": 'error adding container to network "macvlan-lan": error calling DHCP.Allocate: address already in use',
+    "F42": 'error adding container to network "ipvlan-lan": failed to create ipvlan: operation not supported',
 }
 
 
@@ -90,6 +109,50 @@ EXAMPLES = {  # exact messages from multus-cni.md §4 and netns-lab.md §4
 def test_known_failure_catalog_recognises_the_real_messages(fid: str) -> None:
     hit = match("Failed to create pod sandbox: ... failed (add): " + EXAMPLES[fid])
     assert hit is not None and hit.id == fid
+
+
+@pytest.mark.parametrize(("message", "fid"), [
+    ('plugin type="macvlan" failed (add): Link not found', "F20"),
+    ('error adding container to network "ipvlan-lan": failed to lookup master "eth9": Link not found', "F20"),
+    ('AddNetwork: failed to lookup master "": Link not found', "F20"),
+    ('error adding container to network "lan": failed to set "net1" UP: address already in use', "F41"),
+    ("Error getting listener: listen unix /run/cni/dhcp.sock: bind: address already in use", "F5"),
+])
+def test_catalog_patterns_are_anchored_on_the_text_that_names_the_cause(message: str, fid: str) -> None:
+    hit = match(message)
+    assert hit is not None and hit.id == fid, hit
+
+
+def test_a_link_lookup_elsewhere_is_not_taken_for_a_missing_master() -> None:
+    for text in ('error calling DHCP.Allocate: error looking up "net1": Link not found',
+                 "SetDefaultGW: Error getting link Link not found", "Link not found"):
+        hit = match(text)
+        assert hit is None or hit.id != "F20", (text, hit)
+
+
+THIN_FORBIDDEN = (
+    'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox '
+    '"4b1d0f2c9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c": plugin type="multus" '
+    'name="multus-cni-network" failed (add): ' + EXAMPLES["F38"])
+THICK_DHCP = (
+    'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "9a1b": '
+    'plugin type="multus-shim" name="multus-cni-network" failed (add): CmdAdd (shim): CNI request failed with status '
+    '400: \'ContainerID:"9a1b" Netns:"/var/run/netns/cni-1" IfName:"eth0" Args:"K8S_POD_NAMESPACE=default;'
+    'K8S_POD_NAME=plex-0" Path:"" ERRORED: error configuring pod [default/plex-0] networking: Multus: '
+    '[default/plex-0/4f6c]: error adding container to network "macvlan-lan": error dialing DHCP daemon: dial unix '
+    "/run/cni/dhcp.sock: connect: no such file or directory\n'")
+
+
+@pytest.mark.parametrize(("message", "cause"), [
+    (THIN_FORBIDDEN, EXAMPLES["F38"].split("]: ", 1)[1]),
+    (THICK_DHCP, 'error adding container to network "macvlan-lan": error dialing DHCP daemon: dial unix '
+                 "/run/cni/dhcp.sock: connect: no such file or directory"),
+    ('Failed to create pod sandbox: ... failed (add): [default/plex-0/4f6c:macvlan-lan]: error adding container to '
+     'network "macvlan-lan": Link not found', 'error adding container to network "macvlan-lan": Link not found'),
+    ("0/3 nodes are available: 3 Insufficient memory.", "0/3 nodes are available: 3 Insufficient memory."),
+])
+def test_cause_text_keeps_the_plugins_own_words_whole_and_drops_the_runtime_prefixes(message: str, cause: str) -> None:
+    assert cause_text(message) == cause
 
 
 def test_catalog_entries_point_at_registered_checks_and_are_unique() -> None:

@@ -1,4 +1,8 @@
-"""events.known-failures: recent Warning events whose message matches a known cause."""
+"""events.known-failures: recent Warning events whose message matches a known cause.
+
+A sandbox failure the catalog does not know is still shown: its message, cut to the part that
+names the cause (`cause_text`), goes whole into the finding; the full text into the evidence.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need
 from multus_check.checks.registry import check
-from multus_check.domain.known_failures import match
+from multus_check.domain.known_failures import cause_text, match
 from multus_check.model import Finding, Severity, Status
 from multus_check.snapshot.model import Snapshot
 
@@ -27,7 +31,8 @@ def _message(event: dict[str, Any]) -> str:
 @check("events.known-failures", "no recent pod sandbox failures with a known cause", Severity.HIGH)
 def known_failures(snap: Snapshot) -> list[Finding]:
     """Maps each recognised error message of recent Warning events to its cause, the check that
-    owns it and the fix (the catalog in domain/known_failures.py)."""
+    owns it and the fix (the catalog in domain/known_failures.py). A pod sandbox failure the
+    catalog does not know is a warning that still shows the part of its message naming the cause."""
     cid = "events.known-failures"
     if err := need(snap, cid, "events"):
         return err
@@ -42,12 +47,14 @@ def known_failures(snap: Snapshot) -> list[Finding]:
                 out[key] = finding(cid, Status.FAIL, subject,
                                    f"{subject}: {known.cause} (catalog {known.id}, see {known.check}).", known.fix,
                                    catalog=known.id, related_check=known.check, reason=event.get("reason"),
-                                   count=event.get("count", 1), event_message=text[:800])
+                                   count=event.get("count", 1), cause_text=cause_text(text), event_message=text)
         elif event.get("reason") in SANDBOX_REASONS:
             out.setdefault((subject, "unknown"), finding(
-                cid, Status.WARN, subject, f"{subject}: a pod sandbox failed with an unrecognised message.",
+                cid, Status.WARN, subject, f"{subject}: a pod sandbox failed with a message the catalog does not know: "
+                f"{cause_text(text)}",
                 f"Read it with `kubectl describe {subject.split('/', 1)[0]} ...`; if it is a Multus/CNI error, please "
-                "report it so the catalog learns it.", reason=event.get("reason"), event_message=text[:800]))
+                "report it so the catalog learns it.", reason=event.get("reason"), cause_text=cause_text(text),
+                event_message=text))
     if not out:
         return [finding(cid, Status.PASS, CLUSTER,
                         f"None of the {len(warnings)} recent Warning events matches a known Multus/CNI failure.",

@@ -8,12 +8,14 @@ from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need, per_node
 from multus_check.checks.registry import check
-from multus_check.domain import k8s
-from multus_check.domain.cidr import contains, try_net
+from multus_check.domain import k8s, placement
+from multus_check.domain.cidr import Net, contains, try_net
 from multus_check.domain.cluster import (
+    Sourced,
     daemonset_ready,
     flannel_configmap,
     flannel_daemonset,
+    flannel_daemonsets,
     flannel_network,
     k3s_info,
 )
@@ -38,12 +40,15 @@ REINSTALL_K3S = (
 @check("flannel.installed", "a vanilla flannel DaemonSet runs and is ready on every node", Severity.CRITICAL)
 def flannel_installed(snap: Snapshot) -> list[Finding]:
     """Multus needs a cluster-default network whose CNI config it can read. The recipe uses the
-    upstream kube-flannel DaemonSet (namespace kube-flannel since v0.19.0, kube-system before)."""
+    upstream kube-flannel DaemonSet (namespace kube-flannel since v0.19.0, kube-system before).
+    Older manifests run one DaemonSet per architecture (kube-flannel-ds-amd64, -arm64, ...): every
+    flannel DaemonSet is judged, and each node by the DaemonSet whose nodeSelector / required node
+    affinity selects it; a node that none selects runs no flanneld at all (flannel-k3s.md §2)."""
     cid = "flannel.installed"
     if err := need(snap, cid, "daemonsets", "nodes"):
         return err
-    ds = flannel_daemonset(snap)
-    if ds is None:
+    sets = flannel_daemonsets(snap)
+    if not sets:
         info = k3s_info(snap)
         why = (" k3s's embedded flannel is in use instead; its config never reaches Multus."
                if info.is_k3s and not info.embedded_flannel_disabled else "")
@@ -52,22 +57,56 @@ def flannel_installed(snap: Snapshot) -> list[Finding]:
                         f"k8s-app=flannel or kube-flannel-ds*).{why}",
                         (REINSTALL_K3S + " " if why else "") + INSTALL_FLANNEL,
                         observed="no flannel DaemonSet", expected="DaemonSet kube-flannel/kube-flannel-ds")]
+    nodes = snap.kind("Node")
+    serving = {k8s.name(n): [k8s.ref(ds) for ds in sets if placement.selects(ds, n)] for n in nodes}
+    out = [_judge_flannel_ds(cid, ds, [n for n, refs in serving.items() if k8s.ref(ds) in refs], len(nodes))
+           for ds in sets]
+    return out + [_judge_flannel_node(cid, n, serving[k8s.name(n)], sets) for n in nodes
+                  if len(serving[k8s.name(n)]) != 1]
+
+
+def _judge_flannel_ds(cid: str, ds: dict[str, Any], selected: list[str], nodes: int) -> Finding:
+    ref, subject = k8s.ref(ds), f"daemonset/{k8s.ref(ds)}"
     ready, desired = daemonset_ready(ds)
-    nodes = len(snap.kind("Node"))
-    ev: dict[str, Any] = {"daemonset": k8s.ref(ds), "ready": ready, "desired": desired, "nodes": nodes}
+    shown = ", ".join(selected[:5]) + (f" and {len(selected) - 5} more" if len(selected) > 5 else "")
+    ev: dict[str, Any] = {"daemonset": ref, "ready": ready, "desired": desired, "nodes": nodes,
+                          "selected_nodes": selected, "node_selector": placement.describe(ds)}
+    if not selected and desired == 0:
+        return finding(cid, Status.SKIP, subject, f"flannel DaemonSet {ref} selects none of the {nodes} nodes "
+                       f"({ev['node_selector'] or 'no selector'}); nothing of it runs.", **ev)
     if desired == 0 or ready < desired:
-        return [finding(cid, Status.FAIL, f"daemonset/{k8s.ref(ds)}",
-                        f"flannel DaemonSet {k8s.ref(ds)} has {ready} of {desired} pods ready.",
-                        f"Inspect the failing pods: `kubectl -n {k8s.namespace(ds)} get pods -l app=flannel -o wide` and "
-                        f"`kubectl -n {k8s.namespace(ds)} logs ds/{k8s.name(ds)} -c kube-flannel`; flanneld exits when a "
-                        "node's podCIDR lies outside Network (see flannel.network-contains-pod-cidrs).", **ev)]
-    if desired < nodes:
-        return [finding(cid, Status.WARN, f"daemonset/{k8s.ref(ds)}",
-                        f"flannel DaemonSet {k8s.ref(ds)} is ready but scheduled on only {desired} of {nodes} nodes.",
-                        "Check the nodes without a flannel pod for taints the DaemonSet does not tolerate: "
-                        "`kubectl describe nodes | grep -A3 Taints`.", **ev)]
-    return [finding(cid, Status.PASS, f"daemonset/{k8s.ref(ds)}",
-                    f"flannel DaemonSet {k8s.ref(ds)} is ready on {ready} of {nodes} nodes.", **ev)]
+        return finding(cid, Status.FAIL, subject,
+                       f"flannel DaemonSet {ref} has {ready} of {desired} pods ready (it selects {shown or 'no node'}).",
+                       f"Inspect the failing pods: `kubectl -n {k8s.namespace(ds)} get pods -l app=flannel -o wide` and "
+                       f"`kubectl -n {k8s.namespace(ds)} logs ds/{k8s.name(ds)} -c kube-flannel`; flanneld exits when a "
+                       "node's podCIDR lies outside Network (see flannel.network-contains-pod-cidrs).", **ev)
+    if desired < len(selected):
+        return finding(cid, Status.WARN, subject,
+                       f"flannel DaemonSet {ref} is ready but scheduled on only {desired} of the {len(selected)} nodes "
+                       f"it selects ({shown}).",
+                       "Check the nodes without a flannel pod for taints the DaemonSet does not tolerate: "
+                       "`kubectl describe nodes | grep -A3 Taints`.", **ev)
+    return finding(cid, Status.PASS, subject,
+                   f"flannel DaemonSet {ref} is ready on {ready} of the {len(selected)} nodes it selects ({shown}).", **ev)
+
+
+def _judge_flannel_node(cid: str, node: dict[str, Any], refs: list[str], sets: list[dict[str, Any]]) -> Finding:
+    """A node that no flannel DaemonSet selects, or more than one does."""
+    name, arch = k8s.name(node), k8s.labels(node).get("kubernetes.io/arch", "?")
+    ev: dict[str, Any] = {"daemonsets": refs, "labels": k8s.labels(node)}
+    if refs:
+        return finding(cid, Status.WARN, f"node/{name}",
+                       f"Node {name} is selected by {len(refs)} flannel DaemonSets ({', '.join(refs)}): two flanneld "
+                       "on one node fight over flannel.1 and /run/flannel/subnet.env.",
+                       "Delete the older DaemonSet (manifests before flannel v0.19.0 used kube-system): "
+                       f"`kubectl -n <namespace> delete ds <name>` for all but one of {', '.join(refs)}.", **ev)
+    wants = "; ".join(f"{k8s.ref(ds)}: {placement.describe(ds) or 'no selector'}" for ds in sets)
+    return finding(cid, Status.FAIL, f"node/{name}",
+                   f"Node {name} (kubernetes.io/arch={arch}) is selected by none of the flannel DaemonSets ({wants}): "
+                   "no flanneld runs there, so pods on it get no cluster network (`loadFlannelSubnetEnv failed`, "
+                   "catalog F36).",
+                   "Replace the per-architecture DaemonSets with the current multi-arch manifest (one DaemonSet for "
+                   "every node): delete them (`kubectl -n <namespace> delete ds <name>`). " + INSTALL_FLANNEL, **ev)
 
 
 @check("flannel.k3s-embedded", "k3s's embedded flannel is not in use", Severity.HIGH)
@@ -196,7 +235,11 @@ def _canonical_text(text: str) -> str:
 @check("flannel.network-contains-pod-cidrs", "every node's podCIDR lies inside flannel's Network", Severity.CRITICAL)
 def flannel_network_contains_pod_cidrs(snap: Snapshot) -> list[Finding]:
     """In kube-subnet-mgr mode flanneld only checks that its own node's podCIDR lies inside
-    `Network`; if not it exits with `subnet ... doesn't contain ... PodCIDR of the ... node`."""
+    `Network`; if not it exits with `subnet ... doesn't contain ... PodCIDR of the ... node`.
+    Dual stack: with `EnableIPv6` the node's IPv6 podCIDR must lie inside `IPv6Network` (else
+    `... doesn't contain ... IPv6 PodCIDR of the ... node`). Older releases (from v0.18.0, flannel
+    PR #1572) checked that even without EnableIPv6, which is why k3s writes `"IPv6Network": "::/0"`;
+    current ones skip it then, and pods get no IPv6 address."""
     cid = "flannel.network-contains-pod-cidrs"
     if err := need(snap, cid, "nodes", "configmaps"):
         return err
@@ -207,25 +250,59 @@ def flannel_network_contains_pod_cidrs(snap: Snapshot) -> list[Finding]:
                         "Fix net-conf.json: `kubectl -n kube-flannel edit configmap kube-flannel-cfg` so it holds e.g. "
                         "{\"Network\": \"10.42.0.0/16\", \"Backend\": {\"Type\": \"vxlan\"}}, then "
                         "`kubectl -n kube-flannel rollout restart ds/kube-flannel-ds`.", source=net.source)]
-    out = []
-    for node in snap.kind("Node"):
-        name, cidrs = k8s.name(node), k8s.pod_cidrs(node)
-        ev: dict[str, Any] = {"network": str(net.value), "network_source": net.source, "pod_cidrs": cidrs}
-        if not cidrs:
-            out.append(finding(cid, Status.FAIL, f"node/{name}", f"Node {name} has no podCIDR; flanneld fails with "
-                               f"`node \"{name}\" pod cidr not assigned`.",
-                               "Run kube-controller-manager with --allocate-node-cidrs=true and --cluster-cidr (k3s does "
-                               "this itself), or set spec.podCIDR on the node.", **ev))
-            continue
-        outside = [c for c in cidrs if (n := try_net(c)) is not None and n.version == 4 and not contains(net.value, n)]
-        if outside:
-            out.append(finding(cid, Status.FAIL, f"node/{name}",
-                               f"Node {name}'s podCIDR {outside[0]} lies outside flannel Network {net.value}: flanneld exits with "
-                               f"`subnet \"{net.value}\" specified in the flannel net config doesn't contain \"{outside[0]}\" "
-                               f"PodCIDR of the \"{name}\" node`.",
-                               "Set net-conf.json Network to a prefix that contains every podCIDR (the cluster CIDR), e.g. "
-                               "via `kubectl -n kube-flannel edit configmap kube-flannel-cfg`, then restart flannel.", **ev))
-        else:
-            out.append(finding(cid, Status.PASS, f"node/{name}",
-                               f"Node {name}'s podCIDR {', '.join(cidrs)} lies inside flannel Network {net.value}.", **ev))
+    out = [_judge_pod_cidrs(cid, k8s.name(node), k8s.pod_cidrs(node), net) for node in snap.kind("Node")]
     return out or [finding(cid, Status.ERROR, CLUSTER, "Could not evaluate: the snapshot has no Node objects.", "Collect nodes.")]
+
+
+FIX_NETWORK = ("Set net-conf.json Network to a prefix that contains every podCIDR (the cluster CIDR), e.g. via "
+               "`kubectl -n kube-flannel edit configmap kube-flannel-cfg`, then restart flannel.")
+FIX_IPV6 = ("Set \"EnableIPv6\": true and \"IPv6Network\" to the IPv6 cluster CIDR in net-conf.json (`kubectl -n "
+            "kube-flannel edit configmap kube-flannel-cfg`), then restart flannel; without IPv6 pod networking set "
+            "\"IPv6Network\": \"::/0\" as k3s does.")
+
+
+def _judge_pod_cidrs(cid: str, name: str, cidrs: list[str], net: Sourced) -> Finding:
+    v6net, enabled = net.extra.get("ipv6_network"), bool(net.extra.get("enable_ipv6"))
+    ev: dict[str, Any] = {"network": str(net.value), "network_source": net.source, "pod_cidrs": cidrs,
+                          "ipv6_network": str(v6net) if v6net else None, "enable_ipv6": enabled}
+    subject = f"node/{name}"
+    if not cidrs:
+        return finding(cid, Status.FAIL, subject, f"Node {name} has no podCIDR; flanneld fails with "
+                       f"`node \"{name}\" pod cidr not assigned`.",
+                       "Run kube-controller-manager with --allocate-node-cidrs=true and --cluster-cidr (k3s does "
+                       "this itself), or set spec.podCIDR on the node.", **ev)
+    nets = [n for n in (try_net(c) for c in cidrs) if n is not None]
+    v4, v6 = [n for n in nets if n.version == 4], [n for n in nets if n.version == 6]
+    if outside := [n for n in v4 if not contains(net.value, n)]:
+        return finding(cid, Status.FAIL, subject,
+                       f"Node {name}'s podCIDR {outside[0]} lies outside flannel Network {net.value}: flanneld exits with "
+                       f"`subnet \"{net.value}\" specified in the flannel net config doesn't contain \"{outside[0]}\" "
+                       f"PodCIDR of the \"{name}\" node`.", FIX_NETWORK, **ev)
+    inside = f"Node {name}'s podCIDR {', '.join(map(str, v4))} lies inside flannel Network {net.value}"
+    if not v6:
+        return finding(cid, Status.PASS, subject, inside + ".", **ev)
+    if v6net is None:
+        return _ipv6_unconfigured(cid, subject, name, v6[0], enabled, ev)
+    if outside6 := [n for n in v6 if not contains(v6net, n)]:
+        said = (f"`subnet \"{v6net}\" specified in the flannel net config doesn't contain \"{outside6[0]}\" IPv6 "
+                f"PodCIDR of the \"{name}\" node`")
+        if enabled:
+            return finding(cid, Status.FAIL, subject, f"Node {name}'s IPv6 podCIDR {outside6[0]} lies outside flannel "
+                           f"IPv6Network {v6net}: flanneld exits with {said}.", FIX_IPV6, **ev)
+        return finding(cid, Status.WARN, subject, f"Node {name}'s IPv6 podCIDR {outside6[0]} lies outside flannel "
+                       f"IPv6Network {v6net}; EnableIPv6 is false, so current flannel ignores it, but older releases "
+                       f"(from v0.18.0) exit with {said}.", FIX_IPV6, **ev)
+    off = "" if enabled else " (EnableIPv6 is false: flannel gives pods no IPv6 address)"
+    return finding(cid, Status.PASS, subject, f"{inside}, and its IPv6 podCIDR {', '.join(map(str, v6))} inside "
+                   f"IPv6Network {v6net}{off}.", **ev)
+
+
+def _ipv6_unconfigured(cid: str, subject: str, name: str, cidr: Net, enabled: bool, ev: dict[str, Any]) -> Finding:
+    if enabled:
+        return finding(cid, Status.FAIL, subject, f"Node {name} has the IPv6 podCIDR {cidr}, and net-conf.json sets "
+                       "EnableIPv6 but no IPv6Network: flanneld exits with `... specified in the flannel net config "
+                       f"doesn't contain \"{cidr}\" IPv6 PodCIDR of the \"{name}\" node`.", FIX_IPV6, **ev)
+    return finding(cid, Status.WARN, subject, f"Node {name} has the IPv6 podCIDR {cidr}, but net-conf.json has no "
+                   "IPv6Network: current flannel ignores it (pods get no IPv6 address), while older releases (from v0.18.0) exit "
+                   f"with `subnet \"{cidr}\" specified in the PodCIDR, but doesn't exist in the flannel net config of "
+                   f"the \"{name}\" node`.", FIX_IPV6, **ev)

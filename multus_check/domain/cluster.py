@@ -70,15 +70,18 @@ def _first_ds(snap: Snapshot, match: Callable[[dict[str, Any]], bool]) -> dict[s
     return found[0] if found else None
 
 
-def flannel_daemonset(snap: Snapshot) -> dict[str, Any] | None:
-    def is_flannel(ds: dict[str, Any]) -> bool:
-        lab = k8s.labels(ds)
-        return (
-            lab.get("app") == "flannel" or lab.get("k8s-app") == "flannel"
-            or k8s.name(ds).startswith("kube-flannel")
-        )
+def _is_flannel_ds(ds: dict[str, Any]) -> bool:
+    lab = k8s.labels(ds)
+    return lab.get("app") == "flannel" or lab.get("k8s-app") == "flannel" or k8s.name(ds).startswith("kube-flannel")
 
-    return _first_ds(snap, is_flannel)
+
+def flannel_daemonset(snap: Snapshot) -> dict[str, Any] | None:
+    return _first_ds(snap, _is_flannel_ds)
+
+
+def flannel_daemonsets(snap: Snapshot) -> list[dict[str, Any]]:
+    """Every flannel DaemonSet: older manifests have one per architecture (kube-flannel-ds-amd64, ...)."""
+    return [ds for ds in snap.kind("DaemonSet") if _is_flannel_ds(ds)]
 
 
 def multus_daemonset(snap: Snapshot) -> dict[str, Any] | None:
@@ -248,7 +251,8 @@ def flannel_configmap(snap: Snapshot) -> dict[str, Any] | None:
 
 
 def flannel_network(snap: Snapshot) -> Sourced:
-    """flannel's `Network`: kube-flannel-cfg net-conf.json, else the nodes' files (k3s embedded)."""
+    """flannel's `Network`: kube-flannel-cfg net-conf.json, else the nodes' files (k3s embedded).
+    `extra` holds the IPv6 side: `ipv6_network` (a Net or None), `ipv6_raw` and `enable_ipv6`."""
     return cached(snap, "flannel-network", _flannel_network)
 
 
@@ -270,8 +274,10 @@ def _flannel_network(snap: Snapshot) -> Sourced:
         if env is not None:
             m = re.search(r"^FLANNEL_NETWORK=(\S+)", env, re.MULTILINE)
             net = try_net(m.group(1)) if m else None
+            m6 = re.search(r"^FLANNEL_IPV6_NETWORK=(\S+)", env, re.MULTILINE)
             if net is not None:
-                return Sourced(net, f"node {name}: /run/flannel/subnet.env FLANNEL_NETWORK")
+                return Sourced(net, f"node {name}: /run/flannel/subnet.env FLANNEL_NETWORK",
+                               extra=_ipv6_side(m6.group(1) if m6 else None, m6 is not None))
     return Sourced(None, "", "no kube-flannel-cfg ConfigMap and no flannel net-conf.json or subnet.env on any node")
 
 
@@ -286,7 +292,20 @@ def _parse_net_conf(text: str, where: str) -> Sourced:
     net = try_net(value)
     if net is None or net.version != 4:
         return Sourced(None, where, f"{where} Network {value!r} is not an IPv4 CIDR (`invalid CIDR address`)")
-    return Sourced(net, where, extra={"raw": value})
+    raw6 = next((v for k, v in conf.items() if k.lower() == "ipv6network"), None)
+    net6 = try_net(raw6) if isinstance(raw6, str) and raw6 else None
+    if raw6 not in (None, "") and (net6 is None or net6.version != 6):
+        return Sourced(None, where, f"{where} IPv6Network {raw6!r} is not an IPv6 CIDR (flanneld exits with "
+                       "`error parsing subnet config`)")
+    enable6 = next((v for k, v in conf.items() if k.lower() == "enableipv6"), False) is True
+    return Sourced(net, where, extra={"raw": value, **_ipv6_side(raw6, enable6)})
+
+
+def _ipv6_side(raw: object, enabled: bool) -> dict[str, Any]:
+    """flannel's IPv6Network (Go's encoding/json matches keys case-insensitively, flannel-k3s.md §1.1)."""
+    net = try_net(raw) if isinstance(raw, str) and raw else None
+    return {"ipv6_network": net if net is not None and net.version == 6 else None,
+            "ipv6_raw": raw, "enable_ipv6": enabled}
 
 
 def flannel_cni_conf(snap: Snapshot) -> Sourced:

@@ -1,7 +1,15 @@
 """The catalog of recognised pod-sandbox and Multus error messages (multus-cni.md §4).
 
 Data, not code: each entry maps a message pattern to its cause, the check that owns that
-prerequisite, and the fix. `match` returns the first entry whose pattern is found.
+prerequisite, and the fix. `match` returns the first entry whose pattern is found, so more
+specific entries come first. Each pattern is anchored on the text that names the cause: a bare
+`Link not found` means a missing master only where the plugin's own text starts with it, not
+inside `error looking up "net1": Link not found` (DHCP) or `SetDefaultGW: Error getting link`.
+F1-F31 are the reference's numbering; F32 on were added from the plugins' and Multus's sources
+and checked against the real Debian plugins where the lab can produce them.
+
+`cause_text` cuts the runtime's and Multus's prefixes off a sandbox error, so that what is
+shown is the part that names the cause, whole. Pure; touches nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +50,11 @@ CATALOG: tuple[KnownFailure, ...] = (
     _k("F5", r"listen unix \S*dhcp\.sock: bind: address already in use",
        "the DHCP daemon cannot start: an old socket is in the way (plugins < v1.2.0)", "dhcp.daemon",
        "Remove the socket before starting the daemon (init container `rm -f /host/run/cni/dhcp.sock`)."),
+    _k("F41", r'(?:error calling DHCP\.Allocate: |failed to set "[^"]+" UP: )address already in use',
+       "another pod on this node's master already uses the same static MAC (a rolling update keeps the old pod "
+       "while the new one starts)", "e2e.attach",
+       "Delete the old pod first: `strategy: type: Recreate` in the Deployment (StatefulSets already replace "
+       "pods one at a time), or drop the static MAC."),
     _k("F6", r'error calling DHCP\.Allocate: failed to Statfs "[^"]*netns',
        "the containerised DHCP daemon cannot see the pod's netns (/run/netns not mounted)", "dhcp.daemon",
        "Mount hostPath /run/netns into the daemon with mountPropagation: HostToContainer."),
@@ -75,13 +88,52 @@ CATALOG: tuple[KnownFailure, ...] = (
     _k("F17", r"cannot find (valid )?master CNI config in|could not find a plugin configuration in",
        "Multus finds no default network config in its conf dir (wrong hostPath on k3s, or no CNI yet)",
        "flannel.conf-surfaced", "Fix the Multus cni hostPath or install flannel first."),
-    _k("F20", r"(failed to lookup master \S*: )?Link not found",
-       "the macvlan master interface does not exist on this node", "nad.master",
+    _k("F39", r'error calling DHCP\.Allocate: error looking up "[^"]*": Link not found',
+       "the DHCP daemon found no such interface in the network namespace it opened (a containerised daemon "
+       "resolving the pod's netns path in its own view, or an interface renamed by another plugin)", "dhcp.daemon",
+       "Run the DHCP daemon with the host's /run/netns (and /proc, for /proc/<pid>/ns paths) mounted under its "
+       "-hostprefix with mountPropagation: HostToContainer, and read its log for the netns it opened."),
+    _k("F40", r"SetDefaultGW: Error getting link",
+       "Multus cannot find the pod interface named for the `default-route` request in the pod annotation",
+       "cidr.service-routing", "Request default-route only on an attachment whose interface exists (check its "
+       "\"interface\" name), or drop default-route from the annotation."),
+    _k("F20", r'(?:failed to lookup master "[^"]*": |error adding container to network "[^"]*": |AddNetwork: '
+       r"|failed \(add\): )Link not found",
+       "the NAD's master interface (macvlan, ipvlan) does not exist on this node", "nad.master",
        "Use per-node NADs, rename NICs, or omit master."),
     _k("F21", r"invalid MTU \d+, must be \[0, master MTU",
        "the NAD's mtu exceeds the master's MTU", "nad.config-valid", "Lower or remove mtu in the NAD."),
     _k("F22", r'unknown macvlan mode: "', "invalid macvlan mode in the NAD", "nad.config-valid",
        "Use bridge, private, vepa or passthru."),
+    _k("F33", r'unknown ipvlan mode: "', "invalid ipvlan mode in the NAD", "nad.config-valid",
+       "Use l2, l3 or l3s (lower case)."),
+    _k("F34", r"failed to create ipvlan: device or resource busy",
+       "the master already carries macvlan interfaces (or is a bridge/bond port): one master cannot host both "
+       "macvlan and ipvlan", "nad.master", "Use one link type (macvlan or ipvlan) per master."),
+    _k("F42", r"failed to create ipvlan: operation not supported",
+       "the node's kernel has no ipvlan support (module not available)", "nad.master",
+       "Load the ipvlan kernel module (`modprobe ipvlan`) or use macvlan."),
+    _k("F35", r'"master" field is required\. It specifies the host interface name to create the VLAN for',
+       "a vlan NAD without master", "nad.config-valid", "Add \"master\" (the host NIC that carries the VLAN) to the NAD."),
+    _k("F32", r"incompatible CNI versions",
+       "the config's cniVersion is one the plugin binary does not support (the message lists those it does)",
+       "nad.config-valid", "Set cniVersion to one the plugin lists (0.3.1 and 1.0.0 work with plugins >= v1.0.0), "
+       "or upgrade the CNI plugins."),
+    _k("F36", r"loadFlannelSubnetEnv failed",
+       "flanneld has not written /run/flannel/subnet.env on this node (flannel not running there yet, or "
+       "crash-looping)", "flannel.installed",
+       "Make the flannel pod on that node run: `kubectl -n kube-flannel get pods -o wide` and its logs; "
+       "see flannel.installed and flannel.network-contains-pod-cidrs."),
+    _k("F37", r"failed to send CNI request: .*?dial unix \S*multus\.sock: connect: "
+       r"(?:connection refused|no such file or directory)",
+       "the Multus thick daemon is not running on this node (its socket refuses connections or is missing)",
+       "multus.installed", "Check the thick daemon pod on that node: `kubectl -n kube-system get pods -l "
+       "app=multus -o wide` and its logs."),
+    _k("F38", r'pods "[^"]*" is forbidden: User "system:serviceaccount:[^"]*" cannot \w+ resource "pods',
+       "Multus's ServiceAccount is not allowed to read or update pods (its ClusterRole lacks the rules of "
+       "the release it runs, e.g. update on pods/status)", "multus.installed",
+       "Apply the ClusterRole `multus` of the Multus release you run (pods and pods/status: get, list, "
+       "update, watch) and check that the ClusterRoleBinding names the ServiceAccount in the message."),
     _k("F23", r"failed to create macvlan: ", "the kernel refused the macvlan (master busy or unsupported)",
        "nad.master", "Use one link type (macvlan or ipvlan) per master."),
     _k("F24", r"no IP addresses available in range set",
@@ -107,3 +159,28 @@ CATALOG: tuple[KnownFailure, ...] = (
 
 def match(message: str) -> KnownFailure | None:
     return next((k for k in CATALOG if k.pattern.search(message)), None)
+
+
+_LAST_PLUGIN_ERROR = re.compile(r"failed \((?:add|delete|check)\): ")
+_THICK_ERRORED = " ERRORED: "
+#: wrappers in front of the plugin's own text: Multus's thick shim, its per-pod and
+#: per-attachment prefixes (`Multus: [ns/pod/uid]: `, `[ns/pod/uid:net]: `), thick's pod prefix
+_WRAPPERS = re.compile(
+    r"^(?:CmdAdd \(shim\): |CmdDel \(shim\): |error configuring pod \[[^\]]*\] networking: "
+    r"|Multus: (?:\[[^\]]*\]: )?|\[[^\]/]*/[^\]]*\]: )")
+
+
+def cause_text(message: str) -> str:
+    """The part of a pod sandbox error that names the cause: what follows the last
+    `failed (add):` (containerd's wrapper), and in Multus thick's answer what follows `ERRORED:`,
+    without Multus's own prefixes. Never empty: an unknown shape comes back whole."""
+    text = message.strip()
+    ends = [m.end() for m in _LAST_PLUGIN_ERROR.finditer(text)]
+    if ends:
+        text = text[ends[-1]:]
+    if _THICK_ERRORED in text:
+        text = text.rsplit(_THICK_ERRORED, 1)[1]
+        text = re.sub(r"'(?::\s*StdinData:.*)?\s*$", "", text, flags=re.DOTALL)
+    while (m := _WRAPPERS.match(text)) is not None and m.end() < len(text):
+        text = text[m.end():]
+    return text.strip() or message.strip()

@@ -25,8 +25,10 @@ _SPECS = (
     (ATTACH, "a sample pod using the NAD starts with net1", Severity.CRITICAL,
      "A sample pod naming the NAD in `k8s.v1.cni.cncf.io/networks` must reach Running, its `network-status` "
      "annotation must list net1 with an IP and a MAC, and the probe inside the pod must see that same net1. "
-     "The annotation alone proves nothing: a failed ADD can leave a stale one (multus-cni.md §11). When the pod "
-     "does not start, its events are matched against the known-failures catalog to name the cause."),
+     "The annotation alone proves nothing: a failed ADD can leave a stale one (multus-cni.md §11). The wait for the "
+     "pod ends at its first FailedCreatePodSandBox event: the finding shows the part of the message that names the "
+     "cause (after the last `failed (add):`, without Multus's prefixes) whole, maps it to the known-failures catalog "
+     "where it can, and keeps the full event text in the evidence."),
     (LEASE, "net1's address is a real lease from the LAN", Severity.HIGH,
      "net1's IPv4 address must lie in the subnet of the NAD's master NIC on the pod's node (from the node facts), "
      "i.e. it came from the LAN's DHCP server."),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from multus_check.checks.base import finding
+from multus_check.domain.known_failures import cause_text
 from multus_check.e2e import checks as ids
 from multus_check.e2e.podspec import IFNAME, static_mac_annotation
 from multus_check.model import Finding, Status
@@ -25,6 +26,14 @@ ROUTE_REMEDIATION = (
     "`ipam.routes` (S2; on k3s via --flannel-cni-conf), or stop net1 from installing a competing default route: "
     "dhcp IPAM `\"priority\": 100` in the NAD (plugins >= v1.6.0), a DHCP server without option 3, or a chained "
     "route-override plugin with flushgateway (S3).")
+SANDBOX_REMEDIATION = (
+    "The text above is the CNI plugin's or Multus's own error (the full event is in the evidence; `kubectl describe "
+    "pod` shows the same). Fix what it names on that node; if it is a Multus/CNI error, please report it so the "
+    "catalog learns it.")
+MAC_HINT = (
+    "This holds only when the old pod is gone before the new one starts (Deployment `strategy: type: Recreate`): "
+    "while it still runs on the same node, the new pod's net1 with the same MAC fails with `error calling "
+    "DHCP.Allocate: address already in use` (catalog F41).")
 
 
 @dataclass(frozen=True)
@@ -110,21 +119,28 @@ def judge_attach(obs: PodObservation) -> Finding:
     return finding(cid, Status.PASS, subj,
                    f"{where} runs with {IFNAME} {seen['ipv4']}/{seen.get('prefixlen')} MAC {seen['mac']}, as "
                    f"network-status says. To keep this MAC (and its DHCP lease) across restarts, annotate the "
-                   f"workload: k8s.v1.cni.cncf.io/networks: '{keep}'", **ev)
+                   f"workload: k8s.v1.cni.cncf.io/networks: '{keep}'. {MAC_HINT}", **ev)
 
 
 def _not_started(obs: PodObservation, cid: str, subj: str, where: str) -> Finding:
-    cause = obs.known_cause()
+    cause, sandbox = obs.known_cause(), obs.sandbox_failure()
     ev: dict[str, Any] = {"phase": obs.phase, "waiting_reason": obs.waiting_reason, "seconds": round(obs.seconds, 1),
                           "events": obs.events[-5:]}
     if cause is not None:
+        said = cause_text(cause["event_message"])
         return finding(cid, Status.FAIL, subj, f"{where} did not start: {cause['cause']} (catalog {cause['catalog']}, "
-                       f"see {cause['related_check']}).", cause["fix"], **ev, **cause)
+                       f"see {cause['related_check']}). {cause['event_reason']}: {said}", cause["fix"], **ev, **cause,
+                       cause_text=said)
+    if sandbox is not None:
+        said = cause_text(sandbox["message"])
+        return finding(cid, Status.FAIL, subj, f"{where} did not start: its pod sandbox failed, and the "
+                       f"known-failures catalog does not know this message: {said}", SANDBOX_REMEDIATION, **ev,
+                       event_reason=sandbox["reason"], event_message=sandbox["message"], cause_text=said)
     if obs.waiting_reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"):
         return finding(cid, Status.ERROR, subj, f"{where} could not pull its image ({obs.waiting_reason}: "
                        f"{obs.waiting_message}).", "Mirror the probe image and pass --probe-image "
                        "(fixtures/probe-image/Dockerfile).", **ev)
-    detail = "; ".join(f"{e['reason']}: {e['message'][:300]}" for e in obs.events[-3:]) or "no Warning events"
+    detail = "; ".join(f"{e['reason']}: {cause_text(e['message'])}" for e in obs.events[-3:]) or "no Warning events"
     waited = "within the timeout" if obs.timed_out else "before the run ended"
     return finding(cid, Status.FAIL, subj, f"{where} did not start {waited} (phase {obs.phase}"
                    f"{', ' + obs.waiting_reason if obs.waiting_reason else ''}; {detail}).",

@@ -95,7 +95,9 @@ def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding
     for f in findings:
         if f.check == ids.ATTACH and f.status is Status.PASS and f.evidence.get("keep_mac_annotation"):
             notify(f"e2e: {f.subject}: net1 MAC {f.evidence['pod_net1'].get('mac')}; keep it with the workload "
-                   f"annotation k8s.v1.cni.cncf.io/networks: '{f.evidence['keep_mac_annotation']}'")
+                   f"annotation k8s.v1.cni.cncf.io/networks: '{f.evidence['keep_mac_annotation']}' and replace pods "
+                   "with `strategy: type: Recreate` (the old pod must be gone first, or the new one fails with "
+                   "`address already in use`)")
     return findings
 
 

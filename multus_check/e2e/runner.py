@@ -4,8 +4,10 @@ Touches the cluster only through the gateway, and only objects labelled with thi
 the run's namespace (created and removed by the run unless it already existed). Cleanup reuses
 live collection's lifecycle, so the pods and ConfigMap go on success, failure, Ctrl-C and
 SIGTERM. Pod states are read with one list call per poll for all pods; events are read (one
-list call) only while a pod is still pending, at most once a second, so a sandbox failure with
-a known cause ends the wait for that pod at once instead of at the timeout.
+list call) only while a pod is still pending, at most once a second. The first sandbox failure
+of a pod that has not started (a `FailedCreatePodSandBox` event, or any Warning the catalog
+knows) ends the wait for that pod at once, known cause or not: the kubelet would only retry the
+same ADD until the timeout, and the event already holds the cause.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 
 FATAL_WAITING = frozenset({"ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "InvalidImageName",
                            "CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
+#: the kubelet's event reason for a failed CNI ADD (kubelet events.FailedCreatePodSandBox)
+SANDBOX_FAILED = "FailedCreatePodSandBox"
 LOG_LIMIT_BYTES = 1 << 20
 EVENT_INTERVAL = 1.0
 NAMESPACE_WAIT = 60.0
@@ -69,8 +73,12 @@ class PodObservation:
             known = match(event["message"])
             if known is not None:
                 return {"catalog": known.id, "cause": known.cause, "related_check": known.check, "fix": known.fix,
-                        "event_reason": event["reason"], "event_message": event["message"][:800]}
+                        "event_reason": event["reason"], "event_message": event["message"]}
         return None
+
+    def sandbox_failure(self) -> dict[str, str] | None:
+        """The first event saying the pod's sandbox could not be set up, whatever its message."""
+        return next((e for e in self.events if e["reason"] == SANDBOX_FAILED), None)
 
 
 @dataclass
@@ -176,7 +184,7 @@ class E2ERun:
                 self._read_events(observations)
                 last_events = now
                 for obs in pending:
-                    if not obs.started and obs.known_cause() is not None:
+                    if not obs.started and (obs.sandbox_failure() is not None or obs.known_cause() is not None):
                         obs.sandbox_failed = True  # the kubelet would retry the same failure until the timeout
             done = sum(1 for o in observations if o.finished)
             if done != last_note:

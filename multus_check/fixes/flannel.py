@@ -22,7 +22,7 @@ from multus_check.domain.cidr import Net, supernet, waste
 from multus_check.domain.cluster import (
     flannel_cni_conf,
     flannel_configmap,
-    flannel_daemonset,
+    flannel_daemonsets,
     flannel_network,
     k3s_info,
     multus_daemonset,
@@ -143,11 +143,10 @@ class FlannelServiceRoutes(Fix):
                     tuple(changes), notes=self._notes(snap), risk="low: adds routes only, masquerading unchanged")
 
     def _restarts(self, snap: Snapshot, ctx: PlanContext, restart_multus: bool) -> list[Change | None]:
-        out: list[Change | None] = []
-        flannel = flannel_daemonset(snap)
-        if flannel is not None:
-            out.append(rollout_restart(flannel, ctx.now, "flanneld reads net-conf.json only at start, and install-cni "
-                                       "copies cni-conf.json only at pod start (§7)"))
+        out: list[Change | None] = [
+            rollout_restart(flannel, ctx.now, "flanneld reads net-conf.json only at start, and install-cni "
+                            "copies cni-conf.json only at pod start (§7)")
+            for flannel in flannel_daemonsets(snap)]  # older manifests: one DaemonSet per architecture
         multus = multus_daemonset(snap)
         if restart_multus and multus is not None:
             out.append(rollout_restart(multus, ctx.now, "thin Multus keeps its embedded copy of the flannel conflist "

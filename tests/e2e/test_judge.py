@@ -57,6 +57,48 @@ def test_pod_that_never_started_names_the_known_cause_from_its_events() -> None:
     assert got[ids.SERVICE_DNS].status is Status.SKIP
 
 
+#: what real Multus v4.2.3 (thin) reports when its ServiceAccount may not update pods/status (issue 11; the chain
+#: of wrappers is cmdErr + SetPodNetworkStatusAnnotation + the NAD client's SetNetworkStatus)
+FORBIDDEN = ('Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox '
+             '"5d0c6b1f0e4a3e2d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d": plugin type="multus" '
+             'name="multus-cni-network" failed (add): Multus: [multus-check/multus-check-e2e-x-0/'
+             '0a4ad3d5-5c0b-4c55-9f3e-2b8f0c6c9a11]: error setting the networks status: SetPodNetworkStatusAnnotation: '
+             "failed to update the pod multus-check-e2e-x-0 in out of cluster comm: SetNetworkStatus: failed to update "
+             'the pod multus-check-e2e-x-0 in out of cluster comm: pods "multus-check-e2e-x-0" is forbidden: User '
+             '"system:serviceaccount:kube-system:multus" cannot update resource "pods/status" in API group "" in the '
+             'namespace "multus-check"')
+UNCATALOGUED = ('Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox '
+                '"5d0c": plugin type="multus" name="multus-cni-network" failed (add): [multus-check/'
+                'multus-check-e2e-x-0/0a4ad3d5-5c0b-4c55-9f3e-2b8f0c6c9a11:macvlan-lan]: error adding container to '
+                'network "macvlan-lan": some future plugin error naming its cause at the very end: disk quota exceeded')
+
+
+def test_a_sandbox_failure_shows_the_cause_text_whole_and_keeps_the_full_event_in_evidence() -> None:
+    obs = observation(started=False, output=None, phase="Pending", network_status=None, sandbox_failed=True,
+                      events=[{"reason": "FailedCreatePodSandBox", "message": FORBIDDEN}])
+    f = by_check(judge([obs], LAN))[ids.ATTACH]
+    assert f.status is Status.FAIL and "catalog F38" in f.message and "multus.installed" in f.message
+    assert 'cannot update resource "pods/status" in API group "" in the namespace "multus-check"' in f.message
+    assert "0a4ad3d5" not in f.message and "5d0c6b1f" not in f.message  # the prefixes that hid the cause are gone
+    assert f.evidence["event_message"] == FORBIDDEN and f.evidence["events"][-1]["message"] == FORBIDDEN
+    assert "pods/status" in f.remediation
+
+
+def test_a_sandbox_failure_the_catalog_does_not_know_still_names_its_cause() -> None:
+    obs = observation(started=False, output=None, phase="Pending", network_status=None, sandbox_failed=True,
+                      events=[{"reason": "FailedCreatePodSandBox", "message": UNCATALOGUED}])
+    f = by_check(judge([obs], LAN))[ids.ATTACH]
+    assert f.status is Status.FAIL and "does not know this message" in f.message
+    assert f.message.endswith('error adding container to network "macvlan-lan": some future plugin error naming its '
+                              "cause at the very end: disk quota exceeded")
+    assert f.evidence["event_message"] == UNCATALOGUED and "report it" in f.remediation
+
+
+def test_the_static_mac_hint_says_the_old_pod_must_be_gone_first() -> None:
+    f = by_check(judge([observation()], LAN))[ids.ATTACH]
+    assert "Recreate" in f.message and "address already in use" in f.message
+
+
 def test_timeout_without_events_fails_attach_saying_so() -> None:
     obs = observation(started=False, output=None, phase="Pending", timed_out=True, network_status=None)
     got = by_check(judge([obs], LAN))

@@ -72,3 +72,17 @@ def test_routes_are_added_once_and_existing_routes_kept() -> None:
     out = routed_cni_conf(conf, [ip_network("10.96.0.0/12")])
     assert out is not None and out["plugins"][0]["ipam"]["routes"] == [{"dst": "192.0.2.0/24"}, {"dst": "10.96.0.0/12"}]
     assert routed_cni_conf({"plugins": [{"type": "bridge"}]}, [ip_network("10.96.0.0/12")]) is None
+
+
+def test_a_flannel_fix_restarts_every_per_architecture_flannel_daemonset() -> None:
+    snap = _snap("cidr-service-routing")
+    ds = next(o for o in snap.objects if o["kind"] == "DaemonSet" and o["metadata"]["name"] == "kube-flannel-ds")
+    for arch in ("amd64", "arm64"):
+        twin = copy.deepcopy(ds)
+        twin["metadata"]["name"] = f"kube-flannel-ds-{arch}"
+        snap.objects.append(twin)
+    snap.objects.remove(ds)
+    snap.invalidate()
+    (plan,) = plan_all(snap, static_findings(snap), CTX)
+    restarted = {c.after["metadata"]["name"] for c in plan.changes if c.after.get("kind") == "DaemonSet"}
+    assert {"kube-flannel-ds-amd64", "kube-flannel-ds-arm64"} <= restarted
