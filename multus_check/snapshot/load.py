@@ -31,7 +31,6 @@ from multus_check.snapshot.model import (
 MAX_FILE_BYTES = 1 << 20
 MAX_CLUSTER_BYTES = 512 << 20
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DIR_TYPES = {"file", "dir", "socket", "symlink", "other"}
 
 
 class _Unreadable(Exception):
@@ -239,13 +238,7 @@ def _parse_dirs(data: Any) -> dict[str, list[DirEntry] | None]:
         for item in listing:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 raise _Unreadable(f"an entry of {path} has no name")
-            kind = item.get("type", "file")
-            entries.append(DirEntry(
-                name=item["name"],
-                type=kind if kind in _DIR_TYPES else "other",
-                target=item.get("target") if isinstance(item.get("target"), str) else None,
-                live=item.get("live") if isinstance(item.get("live"), bool) else None,
-            ))
+            entries.append(DirEntry.from_dict(item))
         out[key] = entries
     return out
 
