@@ -164,3 +164,23 @@ def test_json_numbers_with_a_fraction_do_not_fit_a_go_int() -> None:
 
     assert type_errors({"mtu": 1400.0}, {"mtu": "int"}, "")
     assert not type_errors({"mtu": 1400, "mode": None}, {"mtu": "int", "mode": "string"}, "")
+
+
+def test_a_thick_multus_without_the_confdir_mount_finds_no_network_even_when_the_host_has_it() -> None:
+    snap = _snap(None, {"a": {"lan.conf": GOOD}})
+    thick = {"kind": "DaemonSet", "metadata": {"name": "kube-multus-ds", "namespace": "kube-system"},
+             "spec": {"template": {"spec": {"containers": [{
+                 "name": "kube-multus", "image": "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.1.0-thick",
+                 "command": ["/usr/src/multus-cni/bin/multus-daemon"],
+                 "volumeMounts": [{"name": "cni", "mountPath": "/host/etc/cni/net.d"}]}],
+                 "volumes": [{"name": "cni", "hostPath": {"path": "/etc/cni/net.d"}}]}}}}
+    snap.objects.append(thick)
+    snap.invalidate()
+    found = _run("nad.config-valid", snap)
+    assert [f.status for f in found] == [Status.FAIL] and "does not mount /etc/cni/multus/net.d" in found[0].message
+    thick["spec"]["template"]["spec"]["containers"][0]["volumeMounts"].append(  # type: ignore[index]
+        {"name": "conf", "mountPath": "/etc/cni/multus/net.d"})
+    thick["spec"]["template"]["spec"]["volumes"].append(  # type: ignore[index]
+        {"name": "conf", "hostPath": {"path": "/etc/cni/multus/net.d"}})
+    snap.invalidate()
+    assert [f.status for f in _run("nad.config-valid", snap)] == [Status.PASS]

@@ -14,11 +14,11 @@ from typing import Any
 from multus_check.checks.base import CLUSTER, finding, need, per_node
 from multus_check.checks.registry import check
 from multus_check.domain import k8s
-from multus_check.domain.cluster import Nad, k3s_info, nads
-from multus_check.domain.confdir import Lookup, lookup, multus_conf_dir, nad_config, spec_is_empty
+from multus_check.domain.cluster import Nad, nads
+from multus_check.domain.confdir import Lookup, find_for_node, nad_config, spec_is_empty
 from multus_check.domain.ipamrules import Problem
 from multus_check.domain.nadrules import binaries, config_problems, link_needs
-from multus_check.domain.node import default_route_iface, interfaces, runtime_dirs
+from multus_check.domain.node import default_route_iface, interfaces
 from multus_check.domain.nodelinks import LinkVerdict, judge_need
 from multus_check.domain.refplugins import REFERENCE_PLUGINS
 from multus_check.model import Finding, Severity, Status
@@ -111,7 +111,7 @@ def _config_from_conf_dir(snap: Snapshot, cid: str, nad: Nad) -> Finding:
         if facts is None or not snap.node_section(name).state.readable:
             unknown.append(f"{name} (no node facts)")
             continue
-        result = lookup(facts, multus_conf_dir(facts, runtime_dirs(facts, k3s_info(snap)).conf_dir), k8s.name(nad.obj))
+        result = find_for_node(snap, nad, facts)
         if result.not_collected:
             unknown.append(f"{name} ({result.not_collected})")
         else:
@@ -121,7 +121,7 @@ def _config_from_conf_dir(snap: Snapshot, cid: str, nad: Nad) -> Finding:
                           "not_collected": unknown}
     where = " (no spec.config: Multus loads it from its confDir)"
     if missing:
-        detail = "; ".join(f"node {n}: `{r.problem}`" for n, r in sorted(missing.items()))
+        detail = "; ".join(f"node {n}: {_quoted(str(r.problem))}" for n, r in sorted(missing.items()))
         return finding(cid, Status.FAIL, f"nad/{nad.ref}", f"NAD {nad.ref} has no spec.config and Multus finds no "
                        f"network named {k8s.name(nad.obj)!r} in its confDir: {detail}.",
                        f"Put the CNI config in spec.config, or a file whose \"name\" is {k8s.name(nad.obj)!r} into "
@@ -133,6 +133,10 @@ def _config_from_conf_dir(snap: Snapshot, cid: str, nad: Nad) -> Finding:
         problems.append(Problem("warn", "no node can host pods, so no confDir was looked at"))
     resolved = next((r.config for r in found.values() if r.config), None)
     return _config_finding(cid, nad, _unique(problems), where, resolved=resolved, **ev)
+
+
+def _quoted(problem: str) -> str:
+    return problem if "`" in problem else f"`{problem}`"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from multus_check.domain import k8s
-from multus_check.domain.cluster import Nad, k3s_info
+from multus_check.domain.cluster import Nad, k3s_info, multus_deployment
 from multus_check.domain.cniconf import ConfigError, parse_multus_config
 from multus_check.domain.node import NotCollected, cni_conf_files, listing, multus_files, runtime_dirs
 from multus_check.snapshot.model import NodeFacts, Snapshot
@@ -98,10 +98,24 @@ def spec_is_empty(nad: Nad) -> bool:
     return not k8s.spec(nad.obj).get("config")
 
 
+def find_for_node(snap: Snapshot, nad: Nad, facts: NodeFacts) -> Lookup:
+    """What Multus on this node finds for a NAD without spec.config. The thick daemon reads its
+    container's confDir, a host mount only in manifests since v4.2.1 (multus-cni.md §1.2)."""
+    conf_dir = multus_conf_dir(facts, runtime_dirs(facts, k3s_info(snap)).conf_dir)
+    dep = multus_deployment(snap)
+    if dep is not None and dep.mode == "thick":
+        host_dir = dep.host_paths.get(conf_dir)
+        if host_dir is None:
+            return Lookup(conf_dir, problem=f"the thick Multus daemon {k8s.ref(dep.daemonset)} does not mount "
+                                            f"{conf_dir} from the host (manifests before v4.2.1), so it sees none of "
+                                            f"its files: `No networks found in {conf_dir}`")
+        conf_dir = host_dir
+    return lookup(facts, conf_dir, k8s.name(nad.obj))
+
+
 def nad_config(snap: Snapshot, nad: Nad, facts: NodeFacts) -> tuple[dict[str, Any] | None, Lookup | None]:
     """The config Multus runs for this NAD on this node: its spec.config, or the confDir file."""
     if not spec_is_empty(nad):
         return nad.config, None
-    conf_dir = multus_conf_dir(facts, runtime_dirs(facts, k3s_info(snap)).conf_dir)
-    found = lookup(facts, conf_dir, k8s.name(nad.obj))
+    found = find_for_node(snap, nad, facts)
     return found.config, found
