@@ -98,6 +98,21 @@ class NodeMirror:
         sh("ip", "-n", self.ns, "link", "set", "lo", "up")
         for i, link in enumerate(self.profile["links"]):
             self._link(i, link, lab)
+        self._wait_carrier()
+
+    def _wait_carrier(self, timeout: float = 5.0) -> None:
+        """Links set up report operstate UP only after the kernel's link watch ran (up to ~1 s later);
+        the collector must not see a passing moment of DOWN. A bridge without ports never gets carrier."""
+        wanted = {link["name"] for link in self.profile["links"] if link.get("up", True) and link.get("kind") != "bridge"}
+        deadline = time.monotonic() + timeout
+        while True:
+            links = json.loads(sh("ip", "-n", self.ns, "-j", "link", "show").stdout or "[]")
+            waiting = {link["ifname"] for link in links if link.get("operstate") != "UP"} & wanted
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.ns}: {sorted(waiting)} did not come up within {timeout:.0f} s")
+            time.sleep(0.05)
 
     def _link(self, i: int, link: dict[str, Any], lab: Lab | None) -> None:
         name, ns = link["name"], self.ns

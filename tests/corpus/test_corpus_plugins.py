@@ -81,9 +81,8 @@ def _run_all(result: Differential, scratch: Path) -> None:
     profiles = {c.node for c in RUN}
     mirrors = {name: mirror.NodeMirror(result.run, name, nodes_doc()["profiles"][name], i)
                for i, name in enumerate(sorted(profiles))}
-    for node in mirrors.values():
-        node.build(labinfo)
     with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda node: node.build(labinfo), mirrors.values()))
         keys = {_key(c): c for c in RUN}
         collected = pool.map(lambda c: mirrors[c.node].collect(c.confdir, scratch), keys.values())
         result.facts = dict(zip(keys, collected, strict=True))
