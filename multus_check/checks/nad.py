@@ -1,5 +1,11 @@
-"""nad.*: the NetworkAttachmentDefinition CRD, each NAD's config, and its macvlan master
-on every node (multus-cni.md §3, §6)."""
+"""nad.*: the NetworkAttachmentDefinition CRD, each NAD's config, and the host links its plugins
+use on every node (multus-cni.md §3, §6).
+
+The verdicts follow the plugins' own rules (domain/nadrules.py, domain/nodelinks.py): a NAD
+fails only when Multus or the real plugin would refuse it, or when the plugin accepts it but no
+frame can pass (a DOWN master, a Wi-Fi macvlan master). tests/corpus/ proves it against Debian's
+plugin binaries.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,13 @@ from typing import Any
 from multus_check.checks.base import CLUSTER, finding, need, per_node
 from multus_check.checks.registry import check
 from multus_check.domain import k8s
-from multus_check.domain.cluster import Nad, macvlan_masters, nads
-from multus_check.domain.cniconf import KNOWN_IPAM_TYPES, KNOWN_PLUGIN_TYPES, MACVLAN_MODES, plugins_of
+from multus_check.domain.cluster import Nad, nads
+from multus_check.domain.confdir import Lookup, find_for_node, nad_config, spec_is_empty
+from multus_check.domain.ipamrules import Problem
+from multus_check.domain.nadrules import binaries, config_problems, link_needs
 from multus_check.domain.node import default_route_iface, interfaces
+from multus_check.domain.nodelinks import LinkVerdict, judge_need
+from multus_check.domain.refplugins import REFERENCE_PLUGINS
 from multus_check.model import Finding, Severity, Status
 from multus_check.snapshot.model import NodeFacts, SectionState, Snapshot
 
@@ -42,33 +52,33 @@ def nad_crd(snap: Snapshot) -> list[Finding]:
     return need(snap, cid, "network-attachment-definitions") or []
 
 
-def _config_problems(nad: Nad) -> list[tuple[Status, str]]:
-    if nad.config is None:
-        return [(Status.FAIL, str(nad.problem))]
-    out: list[tuple[Status, str]] = []
-    plugins = plugins_of(nad.config)
-    if not plugins or not all(isinstance(p.get("type"), str) and p.get("type") for p in plugins):
-        return [(Status.FAIL, "a plugin entry has no \"type\"")]
-    for p in plugins:
-        ptype, ipam = str(p["type"]), p.get("ipam")
-        if ptype not in KNOWN_PLUGIN_TYPES:
-            out.append((Status.FAIL, f"unknown plugin type {ptype!r}"))
-        if ptype == "macvlan" and str(p.get("mode", "")) not in MACVLAN_MODES:
-            out.append((Status.FAIL, f"unknown macvlan mode {p.get('mode')!r} (`unknown macvlan mode`)"))
-        if ptype in ("macvlan", "ipvlan", "bridge", "host-device", "vlan"):
-            if not isinstance(ipam, dict):
-                out.append((Status.FAIL, f"the {ptype} plugin has no \"ipam\" section"))
-            elif not ipam:
-                out.append((Status.WARN, f"the {ptype} plugin's ipam is empty: net1 comes up without an address"))
-            elif ipam.get("type") not in KNOWN_IPAM_TYPES:
-                out.append((Status.WARN, f"unknown IPAM type {ipam.get('type')!r}"))
-    return out
+def _config_finding(cid: str, nad: Nad, problems: list[Problem], where: str, **ev: Any) -> Finding:
+    subject = f"nad/{nad.ref}"
+    fails = [p.message for p in problems if p.level == "fail"]
+    warns = [p.message for p in problems if p.level == "warn"]
+    if not fails and not warns:
+        conf = ev.get("resolved") or nad.config or {}
+        types = binaries(conf)
+        other = [t for t in types if t not in REFERENCE_PLUGINS and t != "whereabouts"]
+        note = f"; {', '.join(other)} is not a reference plugin, so only its JSON shape was checked" if other else ""
+        return finding(cid, Status.PASS, subject, f"NAD {nad.ref} has a valid config{where} ({', '.join(types)}){note}.",
+                       **ev)
+    status = Status.FAIL if fails else Status.WARN
+    return finding(cid, status, subject, f"NAD {nad.ref}{where}: " + "; ".join(fails + warns) + ".",
+                   f"Fix spec.config with `kubectl -n {k8s.namespace(nad.obj)} edit "
+                   f"network-attachment-definitions.k8s.cni.cncf.io {k8s.name(nad.obj)}`; a working example:\n"
+                   + EXAMPLE_NAD, **ev)
 
 
-@check("nad.config-valid", "each NAD's spec.config is valid JSON with a known plugin type and an IPAM section", Severity.HIGH, fix="nad-repair")
+@check("nad.config-valid", "each NAD's config is one Multus and its CNI plugins accept", Severity.HIGH, fix="nad-repair")
 def nad_config_valid(snap: Snapshot) -> list[Finding]:
-    """Multus parses `spec.config` at pod creation; invalid JSON fails with `failed to unmarshal
-    Spec.Config`, an empty one with `No networks found in /etc/cni/multus/net.d`."""
+    """Multus parses `spec.config` at pod creation and the plugin then checks its own keys: invalid
+    JSON fails with `failed to unmarshal Spec.Config`, a macvlan mode in the wrong case with
+    `unknown macvlan mode`, a cniVersion no plugin knows with `incompatible CNI versions`, a vlan
+    without master with `"master" field is required`, a static address without prefix length,
+    a host-local range outside its subnet. `ipam` is optional for macvlan, bridge and host-device
+    (an L2-only attachment), required for ipvlan and vlan. A NAD without spec.config is valid when
+    Multus's confDir (/etc/cni/multus/net.d) holds a network of that name on every node."""
     cid = "nad.config-valid"
     if err := need(snap, cid, "network-attachment-definitions"):
         return err
@@ -78,64 +88,120 @@ def nad_config_valid(snap: Snapshot) -> list[Finding]:
                         "Create one with your LAN NIC as master, e.g. `kubectl apply -f -` with:\n" + EXAMPLE_NAD)]
     out = []
     for nad in items:
-        problems = _config_problems(nad)
-        subject = f"nad/{nad.ref}"
         ev: dict[str, Any] = {"config": k8s.spec(nad.obj).get("config")}
-        if not problems:
-            types = ", ".join(p.get("type", "?") for p in plugins_of(nad.config or {}))
-            out.append(finding(cid, Status.PASS, subject, f"NAD {nad.ref} has a valid config ({types}).", **ev))
-            continue
-        status = Status.FAIL if any(s is Status.FAIL for s, _ in problems) else Status.WARN
-        out.append(finding(cid, status, subject, f"NAD {nad.ref}: " + "; ".join(m for _, m in problems) + ".",
-                           f"Fix spec.config with `kubectl -n {k8s.namespace(nad.obj)} edit "
-                           f"network-attachment-definitions.k8s.cni.cncf.io {k8s.name(nad.obj)}`; a working example:\n"
-                           + EXAMPLE_NAD, **ev))
+        if spec_is_empty(nad):
+            out.append(_config_from_conf_dir(snap, cid, nad))
+        elif nad.config is None:
+            out.append(_config_finding(cid, nad, [Problem("fail", str(nad.problem))], "", **ev))
+        else:
+            out.append(_config_finding(cid, nad, config_problems(nad.config), "", **ev))
     return out
 
 
-@check("nad.master", "the macvlan master exists, is up and is not wireless, on every node", Severity.CRITICAL, fix="nad-repair")
+def _pod_hosts(snap: Snapshot) -> list[str]:
+    return [n for n in snap.node_names() if k8s.can_host_pods(snap.get("Node", None, n) or {})]
+
+
+def _config_from_conf_dir(snap: Snapshot, cid: str, nad: Nad) -> Finding:
+    """A NAD without spec.config: Multus loads the network of the NAD's name from its confDir, per node."""
+    found: dict[str, Lookup] = {}
+    unknown: list[str] = []
+    for name in _pod_hosts(snap):
+        facts = snap.nodes.get(name)
+        if facts is None or not snap.node_section(name).state.readable:
+            unknown.append(f"{name} (no node facts)")
+            continue
+        result = find_for_node(snap, nad, facts)
+        if result.not_collected:
+            unknown.append(f"{name} ({result.not_collected})")
+        else:
+            found[name] = result
+    missing = {n: r for n, r in found.items() if r.config is None}
+    ev: dict[str, Any] = {"config": None, "nodes": {n: r.file or r.problem for n, r in found.items()},
+                          "not_collected": unknown}
+    where = " (no spec.config: Multus loads it from its confDir)"
+    if missing:
+        detail = "; ".join(f"node {n}: {_quoted(str(r.problem))}" for n, r in sorted(missing.items()))
+        return finding(cid, Status.FAIL, f"nad/{nad.ref}", f"NAD {nad.ref} has no spec.config and Multus finds no "
+                       f"network named {k8s.name(nad.obj)!r} in its confDir: {detail}.",
+                       f"Put the CNI config in spec.config, or a file whose \"name\" is {k8s.name(nad.obj)!r} into "
+                       f"{next(iter(missing.values())).conf_dir} on every node.", **ev)
+    problems = [p for r in found.values() for p in config_problems(r.config or {})]
+    if unknown:
+        problems.append(Problem("warn", "Multus's confDir was not collected on " + ", ".join(unknown)))
+    if not found and not unknown:
+        problems.append(Problem("warn", "no node can host pods, so no confDir was looked at"))
+    resolved = next((r.config for r in found.values() if r.config), None)
+    return _config_finding(cid, nad, _unique(problems), where, resolved=resolved, **ev)
+
+
+def _quoted(problem: str) -> str:
+    return problem if "`" in problem else f"`{problem}`"
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+REMEDIATION = {
+    "missing": "Use one NAD per NIC name with a nodeSelector on the workloads, rename the NICs with a systemd .link "
+               "file, or omit master so macvlan takes each node's default-route interface.",
+    "no-default-route": "Set \"master\" in the NAD to the LAN NIC.",
+    "down": "`ip link set {link} up` on the node (and check its cable or its VM's virtual NIC).",
+    "wireless": "Use a wired NIC as master (or ipvlan, which shares the NIC's MAC).",
+    "mtu": "Lower or drop \"mtu\" in the NAD: it may not exceed the master's MTU.",
+    "device-missing": "Name a device every node has, or restrict the workloads to the nodes that have it.",
+    "not-bridge": "Name a bridge (\"bridge\") that is not an existing NIC, e.g. br-lan, and enslave the NIC to it.",
+}
+
+
+@check("nad.master", "the host links the NADs use (macvlan/ipvlan/vlan master, host-device, bridge) exist and are up on every node",
+       Severity.CRITICAL, fix="nad-repair")
 def nad_master(snap: Snapshot) -> list[Finding]:
-    """A missing master fails with a bare `Link not found`; a DOWN one or a Wi-Fi NIC only shows
-    as `error calling DHCP.Allocate: no more tries` after a long wait."""
+    """A missing macvlan master fails with a bare `Link not found` (ipvlan: `failed to lookup
+    master`), an `mtu` above the master's with `invalid MTU`, a missing host-device with `failed
+    to find host device`. A DOWN master or a Wi-Fi macvlan master is accepted by the plugin but
+    passes no frame: DHCP then fails with `error calling DHCP.Allocate: no more tries`."""
     cid = "nad.master"
     if err := need(snap, cid, "nodes", "network-attachment-definitions"):
         return err
-    targets = [(nad, master) for nad in nads(snap) for master in macvlan_masters(nad)]
+    targets = [nad for nad in nads(snap) if spec_is_empty(nad) or (nad.config and link_needs(nad.config))]
     if not targets:
-        return [finding(cid, Status.SKIP, CLUSTER, "No valid macvlan NetworkAttachmentDefinition exists.")]
+        return [finding(cid, Status.SKIP, CLUSTER, "No NAD uses a host link (macvlan, ipvlan, vlan, host-device, bridge).")]
     out: list[Finding] = []
-    for nad, master in targets:
-        def judge(name: str, facts: NodeFacts, _node: dict[str, Any] | None, nad: Nad = nad,
-                  master: str | None = master) -> Finding:
-            return _judge_master(cid, name, facts, nad, master)
+    for nad in targets:
+        def judge(name: str, facts: NodeFacts, _node: dict[str, Any] | None, nad: Nad = nad) -> Finding:
+            return _judge_links(snap, cid, name, facts, nad)
 
         out.extend(per_node(snap, cid, judge, only_pod_hosts=True))
     return out
 
 
-def _judge_master(cid: str, name: str, facts: NodeFacts, nad: Nad, master: str | None) -> Finding:
+def _judge_links(snap: Snapshot, cid: str, name: str, facts: NodeFacts, nad: Nad) -> Finding:
     subject = f"node/{name} nad/{nad.ref}"
+    config, _ = nad_config(snap, nad, facts)
+    needs = link_needs(config or {})
+    if not needs:
+        why = "its config is not usable here (see nad.config-valid)" if config is None else "it uses no host link"
+        return finding(cid, Status.SKIP, subject, f"Node {name}: NAD {nad.ref} is not judged: {why}.")
     links = interfaces(facts)
-    via = ""
-    if master is None:
-        master = default_route_iface(facts)
-        via = " (master omitted: the default-route interface)"
-        if master is None:
-            return finding(cid, Status.FAIL, subject, f"Node {name}: NAD {nad.ref} omits master and the node has no default "
-                           "route (`no default route interface found`).", "Set \"master\" in the NAD to the LAN NIC.")
-    ev: dict[str, Any] = {"master": master, "interfaces": sorted(links)}
-    link = links.get(master)
-    fix = ("Use one NAD per NIC name with a nodeSelector on the workloads, rename the NICs with a systemd .link file, or "
-           "omit master so macvlan takes each node's default-route interface.")
-    if link is None:
-        return finding(cid, Status.FAIL, subject, f"Node {name} has no interface {master!r} for NAD {nad.ref}: pods there fail "
-                       f"with `Link not found`. Interfaces: {', '.join(sorted(links))}.", fix, **ev)
-    if not link.up:
-        return finding(cid, Status.FAIL, subject, f"Node {name}: master {master} of NAD {nad.ref} is {link.operstate}; DHCP "
-                       "then fails with `no more tries` after ~35 s.", f"`ip link set {master} up` on node {name}.", **ev)
-    if link.wireless:
-        return finding(cid, Status.FAIL, subject, f"Node {name}: master {master} of NAD {nad.ref} is a wireless NIC; most "
-                       "Wi-Fi drivers drop frames for the extra macvlan MACs, so DHCP is never answered.",
-                       "Use a wired NIC as master.", **ev)
-    note = "" if link.wireless is False else " (whether it is wireless was not collected)"
-    return finding(cid, Status.PASS, subject, f"Node {name}: master {master}{via} of NAD {nad.ref} is up{note}.", **ev)
+    default = default_route_iface(facts)
+    verdicts = [judge_need(n, links, default) for n in needs]
+    ev: dict[str, Any] = {"needs": [f"{n.plugin} {n.role} {n.name or '(default route)'}" for n in needs],
+                          "interfaces": sorted(links), "default_route_interface": default}
+    worst = max(verdicts, key=lambda v: ("pass", "warn", "fail").index(v.level))
+    masters = [v.link for n, v in zip(needs, verdicts, strict=True) if n.role == "master" and v.link]
+    shown = worst.link if worst.level != "pass" and worst.link else next(iter(masters), worst.link)
+    if shown:
+        ev["master"] = shown
+    text = "; ".join(v.message for v in verdicts)
+    if worst.level == "pass":
+        return finding(cid, Status.PASS, subject, f"Node {name}, NAD {nad.ref}: {text}.", **ev)
+    fix = _remediation(worst, name, links)
+    status = Status.FAIL if worst.level == "fail" else Status.WARN
+    return finding(cid, status, subject, f"Node {name}, NAD {nad.ref}: {text}.", fix, **ev)
+
+
+def _remediation(verdict: LinkVerdict, node: str, links: dict[str, Any]) -> str:
+    text = REMEDIATION.get(verdict.kind, "See the message.").format(link=verdict.link or "")
+    return f"On node {node}: {text} Interfaces there: {', '.join(sorted(links))}."

@@ -5,8 +5,9 @@ Why it exists: `multus-check node` judges the host it runs on, and the live coll
 as `python3 -m multus_check.collect.host --node NAME` (prints the facts as JSON).
 
 What it touches: it only reads. It lists the CNI/k3s/flannel dirs and /sys/class/net, copies
-the CNI configs and a few k3s/flannel files, connects to (never writes to) unix sockets it
-finds to tell a live daemon from a stale socket, and runs `ip -j addr` / `ip -j route`.
+the CNI configs (also Multus's confDir) and a few k3s/flannel files, connects to (never writes
+to) unix sockets it finds to tell a live daemon from a stale socket, runs `ip -j addr` / `ip -j
+route`, and asks the reference CNI plugins in the bin dirs for their versions (collect/cniprobe.py).
 Credentials never leave: kubeconfig files (anything under multus.d/ or named *kubeconfig*)
 and token files are replaced by REDACTED_MARKER, and every other file passes through
 `collect.redact` (secret-named keys, URL user info, secret flags, JWTs and PEM blocks become
@@ -25,13 +26,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from multus_check.collect.cniprobe import annotate_plugins
 from multus_check.collect.redact import credential_file, redact_file
 from multus_check.snapshot.model import REDACTED_MARKER, DirEntry, NodeFacts
 
 CONF_DIRS = ("/etc/cni/net.d", "/var/lib/rancher/k3s/agent/etc/cni/net.d")
+MULTUS_CONF_DIR = "/etc/cni/multus/net.d"  # Multus's confDir: configs of NADs without spec.config
+BIN_DIRS = ("/opt/cni/bin", "/var/lib/rancher/k3s/data/cni", "/var/lib/rancher/k3s/data/current/bin", "/usr/lib/cni")
 LISTED_DIRS = (
-    *CONF_DIRS, *(f"{d}/multus.d" for d in CONF_DIRS), "/opt/cni/bin", "/var/lib/rancher/k3s/data/cni",
-    "/var/lib/rancher/k3s/data/current/bin", "/usr/lib/cni", "/run/cni", "/run/flannel", "/sys/class/net",
+    *CONF_DIRS, *(f"{d}/multus.d" for d in CONF_DIRS), MULTUS_CONF_DIR, *BIN_DIRS,
+    "/run/cni", "/run/flannel", "/sys/class/net",
 )
 COPIED_FILES = (
     "/run/flannel/subnet.env", "/var/lib/rancher/k3s/agent/etc/flannel/net-conf.json",
@@ -110,6 +114,7 @@ def _collect_dirs(facts: NodeFacts, root: str) -> None:
             facts.unreadable[path] = exc.strerror or str(exc)
     for name in ifaces:
         _copy(facts, root, f"/sys/class/net/{name}/uevent")
+    annotate_plugins(facts, root, BIN_DIRS)
 
 
 def _copy(facts: NodeFacts, root: str, path: str) -> None:
@@ -129,6 +134,9 @@ def _collect_files(facts: NodeFacts, root: str) -> None:
                 if entry.type in ("file", "symlink") and (sub.endswith("multus.d") or entry.name.endswith(CONF_SUFFIXES)
                                                           or credential_file(entry.name)):
                     _copy(facts, root, f"{sub}/{entry.name}")
+    for entry in facts.dirs.get(MULTUS_CONF_DIR) or []:
+        if entry.type in ("file", "symlink") and entry.name.endswith(CONF_SUFFIXES):
+            _copy(facts, root, f"{MULTUS_CONF_DIR}/{entry.name}")
     for path in COPIED_FILES:
         _copy(facts, root, path)
 

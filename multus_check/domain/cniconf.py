@@ -69,6 +69,7 @@ class MultusConfig:
     delegates: list[dict[str, Any]] = field(default_factory=list)
     cluster_network: str | None = None  # thick: path of the master file inside the daemon
     nesting_depth: int = 0
+    conf_dir: str | None = None  # `confDir`: where NADs without spec.config are looked up
 
     @property
     def default_delegate(self) -> dict[str, Any] | None:
@@ -89,6 +90,7 @@ def parse_multus_config(text: str, what: str) -> MultusConfig:
         delegates=delegates,
         cluster_network=entry.get("clusterNetwork") if isinstance(entry.get("clusterNetwork"), str) else None,
         nesting_depth=nesting_depth(entry),
+        conf_dir=entry.get("confDir") if isinstance(entry.get("confDir"), str) else None,
     )
 
 

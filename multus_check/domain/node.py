@@ -100,6 +100,10 @@ class Interface:
     operstate: str
     addresses: list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]
     wireless: bool | None
+    mtu: int | None = None
+    mac: str | None = None
+    #: DEVTYPE from its uevent ("bridge", "vlan", "wlan", ...); "" when the uevent has none, None when not collected
+    devtype: str | None = None
 
 
 def interfaces(facts: NodeFacts) -> dict[str, Interface]:
@@ -112,11 +116,22 @@ def interfaces(facts: NodeFacts) -> dict[str, Interface]:
             continue
         flags = [str(f) for f in link.get("flags") or []]
         addrs = [_iface(a) for a in link.get("addr_info") or [] if isinstance(a, dict)]
+        mtu = link.get("mtu")
         out[name] = Interface(
             name, "UP" in flags, str(link.get("operstate", "UNKNOWN")),
             [a for a in addrs if a is not None], _wireless(facts, name),
+            mtu if isinstance(mtu, int) else None, str(link["address"]).lower() if link.get("address") else None,
+            _devtype(facts, name),
         )
     return out
+
+
+def _devtype(facts: NodeFacts, name: str) -> str | None:
+    uevent = facts.file(f"/sys/class/net/{name}/uevent")
+    if uevent is None:
+        return None
+    found = re.search(r"^DEVTYPE=(\S+)", uevent, re.MULTILINE)
+    return found.group(1) if found else ""
 
 
 def _iface(addr: dict[str, Any]) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface | None:

@@ -69,8 +69,9 @@ def repaired_config(nad: Nad, master: str) -> tuple[dict[str, Any], list[str]]:
         if str(plugin.get("mode", "")) not in MACVLAN_MODES:
             what.append(f"mode {plugin.get('mode')!r} -> 'bridge'")
             plugin["mode"] = "bridge"
-        if not isinstance(plugin.get("ipam"), dict):
-            what.append("added ipam {\"type\": \"dhcp\"}")
+        if plugin.get("ipam") is not None and not isinstance(plugin.get("ipam"), dict):
+            # a macvlan without ipam is a valid L2-only attachment; only an ipam that is no object is broken
+            what.append(f"ipam {plugin.get('ipam')!r} -> {{\"type\": \"dhcp\"}}")
             plugin["ipam"] = {"type": "dhcp"}
     return conf, what
 

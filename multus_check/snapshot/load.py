@@ -38,7 +38,6 @@ from multus_check.snapshot.model import (
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1 << 20
 MAX_CLUSTER_BYTES = 512 << 20
-_DIR_TYPES = {"file", "dir", "socket", "symlink", "other"}
 RECOLLECT = "Fix or re-collect {what} (`multus-check snapshot DIR` writes a complete snapshot), then run multus-check again."
 MAKE_READABLE = "Make {path} readable by this user (chmod a+r, or run as its owner), then run multus-check again."
 
@@ -370,13 +369,7 @@ def _parse_dirs(data: Any) -> dict[str, list[DirEntry] | None]:
         for item in listing:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 raise _Unreadable(f"an entry of {path} has no name")
-            kind = item.get("type", "file")
-            entries.append(DirEntry(
-                name=item["name"],
-                type=kind if kind in _DIR_TYPES else "other",
-                target=item.get("target") if isinstance(item.get("target"), str) else None,
-                live=item.get("live") if isinstance(item.get("live"), bool) else None,
-            ))
+            entries.append(DirEntry.from_dict(item))
         out[key] = entries
     return out
 

@@ -66,6 +66,9 @@ class Section:
         return out
 
 
+_DIR_TYPES = frozenset({"file", "dir", "socket", "symlink", "other"})
+
+
 @dataclass(frozen=True)
 class DirEntry:
     """One entry of a host directory listing."""
@@ -74,6 +77,10 @@ class DirEntry:
     type: str  # file | dir | socket | symlink | other
     target: str | None = None  # symlinks only
     live: bool | None = None  # sockets only: did connect() succeed (None = not tried)
+    #: CNI plugin binaries only: what the plugin says about itself when run without CNI_COMMAND
+    #: ("CNI macvlan plugin v1.6.2" -> "v1.6.2") and the CNI spec versions it accepts
+    version: str | None = None
+    cni_versions: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.type}
@@ -81,7 +88,25 @@ class DirEntry:
             out["target"] = self.target
         if self.live is not None:
             out["live"] = self.live
+        if self.version is not None:
+            out["version"] = self.version
+        if self.cni_versions is not None:
+            out["cniVersions"] = list(self.cni_versions)
         return out
+
+    @classmethod
+    def from_dict(cls, item: Mapping[str, Any]) -> DirEntry:
+        """An entry as dirs.json (or the collector's output) holds it; unknown types read as `other`."""
+        kind = str(item.get("type", "file"))
+        versions = item.get("cniVersions")
+        return cls(
+            name=str(item.get("name", "")),
+            type=kind if kind in _DIR_TYPES else "other",
+            target=item.get("target") if isinstance(item.get("target"), str) else None,
+            live=item.get("live") if isinstance(item.get("live"), bool) else None,
+            version=item.get("version") if isinstance(item.get("version"), str) else None,
+            cni_versions=tuple(str(v) for v in versions) if isinstance(versions, list) else None,
+        )
 
 
 @dataclass

@@ -109,3 +109,16 @@ def test_undo_leaves_an_object_changed_after_the_fix_alone(tmp_path: Path) -> No
         assert w.stored(*NAD_KEY)["metadata"]["labels"]["owner"] == "someone"
         assert undo(Journal.load(run.journal.path), w.writer, force=True).ok
         assert "owner" not in (w.stored(*NAD_KEY)["metadata"].get("labels") or {})
+
+
+def test_repair_keeps_an_l2_only_macvlan_without_ipam_and_mends_an_ipam_that_is_no_object() -> None:
+    from multus_check.domain.cluster import Nad
+    from multus_check.fixes.nad import repaired_config
+
+    l2 = Nad({"metadata": {"name": "l2"}}, {"cniVersion": "0.3.1", "type": "macvlan", "master": "enp9s0"}, None)
+    conf, what = repaired_config(l2, "eth0")
+    assert "ipam" not in conf and what == ["master 'enp9s0' -> 'eth0'"]
+    bad = Nad({"metadata": {"name": "bad"}}, {"cniVersion": "0.3.1", "type": "macvlan", "master": "eth0", "ipam": "dhcp"},
+              None)
+    conf, what = repaired_config(bad, "eth0")
+    assert conf["ipam"] == {"type": "dhcp"} and what == ["ipam 'dhcp' -> {\"type\": \"dhcp\"}"]

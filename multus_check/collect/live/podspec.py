@@ -45,11 +45,12 @@ class HostMount:
         return self.type == "DirectoryOrCreate"
 
 
-#: On every node: the standard CNI conf and bin dirs (and Debian's), the DHCP daemon's socket
+#: On every node: the standard CNI conf and bin dirs (and Debian's), Multus's confDir, the DHCP daemon's socket
 #: dir, flannel's subnet.env dir, and the network links. /sys/class/net entries are relative
 #: symlinks into /sys/devices, so that is mounted too or every link would dangle.
 STANDARD_MOUNTS = (
     HostMount("/etc/cni/net.d", "DirectoryOrCreate"),
+    HostMount("/etc/cni/multus/net.d", "DirectoryOrCreate"),
     HostMount("/opt/cni/bin", "DirectoryOrCreate"),
     HostMount("/usr/lib/cni", "DirectoryOrCreate"),
     HostMount("/run/cni", "DirectoryOrCreate"),

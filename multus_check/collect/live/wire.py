@@ -13,8 +13,6 @@ from typing import Any
 from multus_check.collect.live.pod_entry import BEGIN, END
 from multus_check.snapshot.model import DirEntry, NodeFacts
 
-_DIR_TYPES = {"file", "dir", "socket", "symlink", "other"}
-
 
 class CollectorOutputError(Exception):
     """The collector's log holds no usable facts; the message says why."""
@@ -68,10 +66,4 @@ def _facts(doc: dict[str, Any], node: str) -> NodeFacts:
 
 
 def _entry(item: dict[str, Any]) -> DirEntry:
-    kind = str(item.get("type", "file"))
-    return DirEntry(
-        name=str(item.get("name", "")),
-        type=kind if kind in _DIR_TYPES else "other",
-        target=item.get("target") if isinstance(item.get("target"), str) else None,
-        live=item.get("live") if isinstance(item.get("live"), bool) else None,
-    )
+    return DirEntry.from_dict(item)

@@ -1,0 +1,55 @@
+"""Fast-tier twin of the differential test: every corpus NAD through the static checks only, on node
+facts built from nodes.yaml, against the verdicts recorded with Debian's real plugins (the lab tier,
+test_corpus_plugins.py, runs the plugins and shows both still hold). No root needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.corpus.cases import DISAGREEMENTS, Case, all_cases, nodes_doc, profile, static_fails, synthetic_facts, verdicts
+
+CASES = all_cases()
+RUN = [c for c in CASES if c.plugin != "not-run"]
+
+
+def test_the_corpus_holds_at_least_60_nads_each_naming_its_source_and_node() -> None:
+    assert len(CASES) >= 60
+    for case in CASES:
+        assert case.source.strip(), case.name
+        assert case.node in nodes_doc()["profiles"], case.name
+        assert case.plugin in ("accepts", "refuses", "not-run"), case.name
+        assert set(case.expect) == {"config", "master", "plugins"}, case.name
+        assert case.disagree is None or case.disagree in DISAGREEMENTS, case.name
+        assert case.plugin != "refuses" or case.error, f"{case.name}: record the plugin's error"
+    upstream = [c for c in CASES if not c.source.startswith("mutation of")]
+    assert len(upstream) >= 25, "keep the corpus anchored in real-world configs"
+
+
+def test_every_case_that_is_not_run_says_why_its_node_cannot_be_mirrored() -> None:
+    for case in CASES:
+        if case.plugin == "not-run":
+            assert profile(case.node).get("mirror") is False, case.name
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_the_static_checks_give_the_recorded_verdicts(case: Case) -> None:
+    found = verdicts(case, synthetic_facts(profile(case.node), case.confdir))
+    assert {k: v[0] for k, v in found.items()} == case.expect, found
+
+
+@pytest.mark.parametrize("case", RUN, ids=lambda c: c.name)
+def test_the_checks_fail_exactly_the_nads_the_real_plugin_refuses(case: Case) -> None:
+    fails = static_fails(verdicts(case, synthetic_facts(profile(case.node), case.confdir)))
+    if case.disagree:
+        direction, why = DISAGREEMENTS[case.disagree]
+        expected = (True, "accepts") if direction == "stricter" else (False, "refuses")
+        assert (fails, case.plugin) == expected, f"intended disagreement {case.disagree}: {why}"
+    else:
+        assert fails == (case.plugin == "refuses")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.disagree], ids=lambda c: c.name)
+def test_an_intended_disagreement_is_a_failure_that_names_the_real_risk(case: Case) -> None:
+    found = verdicts(case, synthetic_facts(profile(case.node), case.confdir))
+    text = " ".join(m for status, messages in found.values() if status in ("fail", "warn") for m in messages)
+    assert {"master-down": "no frame passes", "pod-request": "`ips`"}[str(case.disagree)] in text
