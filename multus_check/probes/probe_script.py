@@ -119,6 +119,8 @@ def service_catalog(answers: Sequence[Json]) -> tuple[list[str], list[Json]]:
     for ptr in by_type.get("PTR", []):
         if ptr["name"].lower() == SERVICES_QNAME or any(i["name"] == ptr["data"] for i in instances):
             continue
+        if ptr["name"].lower().endswith(".arpa."):  # a responder's reverse mapping (address -> host), not DNS-SD
+            continue
         srv = next((r["data"] for r in by_type.get("SRV", []) if r["name"] == ptr["data"]), None)
         txt = next((r["data"] for r in by_type.get("TXT", []) if r["name"] == ptr["data"]), None)
         target = srv["target"] if srv else None

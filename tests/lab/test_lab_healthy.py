@@ -44,7 +44,7 @@ def test_probe_removes_its_pod_namespace_and_releases_the_lease(healthy_lab: Lab
     obs = probe(healthy_lab, probes=())
     assert obs.pod_netns is not None and not netns.exists(obs.pod_netns)
     assert netns.listed(healthy_lab.pod_ns_prefix) == []
-    assert [d.ok for d in obs.dels] == [True]
+    assert [(d.plugin, d.ok) for d in obs.dels] == [("tuning", True), ("macvlan", True)]  # DEL in reverse order
     assert "DHCPRELEASE" in (healthy_lab.dir / "dnsmasq.log").read_text()
 
 
