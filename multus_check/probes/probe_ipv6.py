@@ -281,7 +281,8 @@ def probe_mdns6(iface: str, mac: str, src: str, own: set[str], timeout: float, s
     qu = core.exchange(iface, mdns6_query(mac, src, MATTER_TYPES, unicast_response=True), bpf, keep, parse, timeout,
                        settle, "QU PTR " + " ".join(MATTER_TYPES))
     everything = [*qm["answers"], *qu["answers"]]
-    _, instances = core.service_catalog(everything)
+    _, found = core.service_catalog(everything)
+    instances = [i for i in found if i["type"] in MATTER_TYPES]  # not other services a responder announced meanwhile
     return {**core.summarize([qm]), "exchanges": [qm], "qu": qu,
             "service_types": sorted({i["type"] for i in instances}), "services": instances,
             "responders": sorted({a["from"].rsplit(":", 1)[0].strip("[]") for a in everything})}
@@ -434,11 +435,16 @@ def _observe(out: Json, iface: str, index: int, timeout: float, settle: float, r
     out["routes"] = routes(index)  # the kernel has processed the answers by now
     if link_local is None:
         out["mdns"] = send_error(f"{iface} has no usable link-local address (DAD not finished or failed)")
+        out["matter"] = not_run("mDNS over IPv6 could not be sent, so no Matter node could be discovered")
     else:
-        with contextlib.closing(join_mdns6(index)):
-            own = {a["address"] for a in addrs}
-            out["mdns"] = probe_mdns6(iface, mac, link_local, own, timeout, settle)
-        targets = matter_targets(out["mdns"]["services"])
+        try:
+            member = join_mdns6(index)
+        except OSError as exc:
+            member, out["mdns"] = None, send_error(f"could not join {MDNS6_GROUP} on {iface}: {exc.strerror or exc}")
+        if member is not None:
+            with contextlib.closing(member):
+                out["mdns"] = probe_mdns6(iface, mac, link_local, {a["address"] for a in addrs}, timeout, settle)
+        targets = matter_targets(out["mdns"].get("services", []))
         if targets:  # a controller's source address must have finished DAD too
             _, out["dad_wait_ms"]["global"] = wait_addresses(
                 index, lambda a: not any(x["tentative"] for x in a if x["scope"] == "global"), DAD_BUDGET)

@@ -133,7 +133,9 @@ def service_catalog(answers: Sequence[Json]) -> tuple[list[str], list[Json]]:
         srv = next((r["data"] for r in by_type.get("SRV", []) if r["name"] == ptr["data"]), None)
         txt = next((r["data"] for r in by_type.get("TXT", []) if r["name"] == ptr["data"]), None)
         target = srv["target"] if srv else None
-        instances.append({"type": ptr["name"], "name": ptr["data"], "target": target,
+        # a subtype PTR (`_CM._sub._matterc._udp.local.`, RFC 6763 §7.1) names an instance of its base type
+        stype = ptr["name"].split("._sub.", 1)[1] if "._sub." in ptr["name"] else ptr["name"]
+        instances.append({"type": stype, "name": ptr["data"], "target": target,
                           "port": srv["port"] if srv else None, "txt": txt,
                           "addresses": sorted(addresses.get((target or "").lower(), set()))})
     return types, sorted(instances, key=lambda i: (i["type"], i["name"]))

@@ -200,3 +200,14 @@ def test_exit_code_counts_the_ipv6_parts_and_ignores_parts_not_run() -> None:
     assert ps.exit_code({**healthy, "ipv6": _v6(ra="answered", mdns="no-answer", matter="not-run")}) == 3
     assert ps.exit_code({**healthy, "ipv6": _v6(ra="send-error", mdns="send-error", matter="send-error")}) == 4
     assert ps.exit_code({**healthy, "ipv6": {"error": "probe_ipv6.py must sit beside probe_script.py"}}) == 4
+
+
+def test_a_subtype_ptr_announced_first_still_files_the_instance_under_its_base_type() -> None:
+    """avahi announces `_CM._sub._matterc._udp` PTRs too; right after start they can come first."""
+    dns = DNS(id=0, qr=1, aa=1, an=[
+        DNSRR(rrname="_CM._sub._matterc._udp.local.", type="PTR", ttl=4500, rdata="C._matterc._udp.local."),
+        DNSRR(rrname="_matterc._udp.local.", type="PTR", ttl=4500, rdata="C._matterc._udp.local."),
+        DNSRRSRV(rrname="C._matterc._udp.local.", ttl=120, target="0E5B8D8A0B3C4D5E.local.", port=5540)])
+    pkt = _wire(Ether() / IPv6(src="fd6d:636c:614d::1", dst="ff02::fb") / UDP(sport=5353, dport=5353) / dns, T0 + 0.03)
+    _, instances = ps.service_catalog([ps.parse_mdns_answer(pkt, T0) or {}])
+    assert [(i["type"], i["name"], i["port"]) for i in instances] == [("_matterc._udp.local.", "C._matterc._udp.local.", 5540)]
