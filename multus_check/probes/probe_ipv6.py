@@ -11,10 +11,11 @@ pod too): it imports probe_script's capture machinery and nothing from the multu
 What it touches: it reads the interface's IPv6 sysctls (/proc/sys/net/ipv6/conf/IF) and dumps its
 addresses and routes over rtnetlink (read only). It sends one Router Solicitation to ff02::2 and
 mDNS queries to ff02::fb as layer-2 frames (scapy), joining ff02::fb on the interface meanwhile as
-an application would, and one Matter message to each Matter node discovered: an unsecured,
-reliable message of a test-vendor protocol (vendor 0xFFF1), which a node acknowledges with an MRP
-standalone ack and otherwise ignores. That one goes through the kernel's routing, like a
-controller's, so it travels the RIO route to the Thread mesh when there is one.
+an application would, and one Matter message (resent once, as MRP does) to each Matter node
+discovered: an unsecured, reliable message of a test-vendor protocol (vendor 0xFFF1), which a
+node acknowledges with an MRP standalone ack and otherwise ignores. That one goes through the
+kernel's routing, like a controller's, so it travels the RIO route to the Thread mesh when there
+is one.
 
 Every part keeps "could not send" (`send-error`, with the reason) apart from "no answer within
 the timeout" (`no-answer`); a part that depends on an earlier one is `not-run`, with why.

@@ -41,8 +41,14 @@ def _observe(state: LabState) -> tuple[DatapathObservation, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def healthy(ipv6_lab: LabState) -> dict[str, Any]:
-    return _observe(ipv6_lab)[1]
+def healthy_obs(ipv6_lab: LabState) -> tuple[DatapathObservation, dict[str, Any]]:
+    """One node probe of the healthy lab, the first after `lab up` (as `lab run` does), shared by the tests."""
+    return _observe(ipv6_lab)
+
+
+@pytest.fixture
+def healthy(healthy_obs: tuple[DatapathObservation, dict[str, Any]]) -> dict[str, Any]:
+    return healthy_obs[1]
 
 
 def _in(prefix: ipaddress.IPv6Network, address: str) -> bool:
@@ -108,8 +114,9 @@ def test_healthy_matter_node_behind_the_border_router_acks_a_message_sent_across
     assert "acked counter" in (ipv6_lab.dir / "matter-node.log").read_text()
 
 
-def test_ipv4_results_stay_as_they_were_beside_the_ipv6_observation(ipv6_lab: LabState) -> None:
-    obs, _ = _observe(ipv6_lab)
+def test_ipv4_results_stay_as_they_were_beside_the_ipv6_observation(
+        healthy_obs: tuple[DatapathObservation, dict[str, Any]]) -> None:
+    obs = healthy_obs[0]
     assert obs.probe is not None and obs.probe["mdns"]["outcome"] == "answered"
     assert set(obs.probe["mdns"]["service_types"]) == {"_testsvc._tcp.local.", "_http._tcp.local."}
     assert obs.probe["ssdp"]["outcome"] == "answered"
