@@ -16,7 +16,8 @@ from typing import Any
 from multus_check.errors import UsageError
 from multus_check.lab.config import FAULTS
 
-HELP = "a simulated home LAN in network namespaces (dnsmasq, avahi, SSDP, CNI dhcp daemon) to try the data path on"
+HELP = ("a simulated home LAN in network namespaces (dnsmasq, avahi, SSDP, radvd, a Thread border router with a "
+        "Matter node, CNI dhcp daemon) to try the data path on")
 log = logging.getLogger(__name__)
 
 
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("action", choices=("up", "down", "status", "run"),
                         help="up: create; down: remove (also a crashed lab's leftovers); status; run: up + node + down")
-    parser.add_argument("--name", default="demo", help="lab name (namespaces mcl-<name>-router/-node); default demo")
+    parser.add_argument("--name", default="demo", help="lab name (namespaces mcl-<name>-router/-node/-thread); default demo")
     parser.add_argument("--subnet", help="the lab LAN, a /24 (default: the first free 192.168.77-126.0/24)")
     parser.add_argument("--break", dest="breaks", action="append", default=[], choices=FAULTS, metavar="FAULT",
                         help=f"inject a fault (repeatable): {', '.join(FAULTS)}")

@@ -46,10 +46,11 @@ class Target:
 
 
 def code_files() -> dict[str, str]:
-    """The scripts the pod runs: this package's pod probe and the shared mDNS/SSDP probe."""
+    """The scripts the pod runs: this package's pod probe and the shared mDNS/SSDP probe with its IPv6 half."""
     here = Path(__file__).resolve().parent
     return {ENTRY: (here / "pod_probe.py").read_text(),
-            "probe_script.py": (here.parent / "probes" / "probe_script.py").read_text()}
+            "probe_script.py": (here.parent / "probes" / "probe_script.py").read_text(),
+            "probe_ipv6.py": (here.parent / "probes" / "probe_ipv6.py").read_text()}
 
 
 def configmap_name(run_id: str) -> str:

@@ -21,11 +21,16 @@ STATE_ROOT = Path(os.environ.get("MULTUS_CHECK_LAB_DIR", "/run/multus-check/lab"
 NS_PREFIX = os.environ.get("MULTUS_CHECK_LAB_NS_PREFIX", "mcl-")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,11}$")
 MASTER, ROUTER_IF = "lan0", "rtr0"
-FAULTS = ("dhcp-daemon", "plugin", "master", "dhcp-server", "multicast")
+FAULTS = ("dhcp-daemon", "plugin", "master", "dhcp-server", "multicast", "ipv6", "thread-routes", "ipv6-multicast")
 #: the CNI dhcp daemon's own flags: short, so a missing DHCP server fails in seconds, not 3.5 min
 DHCP_DAEMON_TIMEOUT, DHCP_DAEMON_RESENDMAX = "1s", "1s"
 SERVICES = (("Lab Test Service", "_testsvc._tcp", 4242, "lab=1"), ("Lab Web UI", "_http._tcp", 8080, "path=/"))
 SSDP_USN = "uuid:6d756c74-7573-2d63-6865-636b2d6c6162::upnp:rootdevice"
+#: the IPv6 side (matter-thread-ipv6.md): router <-> Thread namespace, and the Matter node behind it
+THREAD_ROUTER_IF, THREAD_NODE_IF = "thr0", "wpan0"
+MATTER_PORT = 5540
+#: what the NAD's `tuning` step sets so that net1 installs the RIO routes to Thread meshes
+THREAD_SYSCTLS = {"net.ipv6.conf.IFNAME.accept_ra": "1", "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"}
 
 
 def check_name(name: str) -> str:
@@ -61,8 +66,13 @@ class LabState:
         return f"{NS_PREFIX}{self.name}-pod"
 
     @property
-    def namespaces(self) -> tuple[str, str]:
-        return self.router_ns, self.node_ns
+    def thread_ns(self) -> str:
+        """The Thread mesh behind the border router (the router namespace), with the Matter node."""
+        return f"{NS_PREFIX}{self.name}-thread"
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return self.router_ns, self.node_ns, self.thread_ns
 
     @property
     def network(self) -> ipaddress.IPv4Network:
@@ -78,6 +88,33 @@ class LabState:
         return str(base + 100), str(base + 150)
 
     @property
+    def _octet(self) -> int:
+        """The third octet of the IPv4 LAN: it tells the labs' IPv6 prefixes apart too."""
+        return self.network.network_address.packed[2]
+
+    @property
+    def lan6_prefix(self) -> ipaddress.IPv6Network:
+        """The LAN's ULA /64, advertised for SLAAC (a Thread border router's own on-link prefix)."""
+        return ipaddress.IPv6Network(f"fd6d:636c:61{self._octet:02x}::/64")
+
+    @property
+    def thread_prefix(self) -> ipaddress.IPv6Network:
+        """The Thread mesh (OMR) prefix, announced on the LAN as a Route Information Option."""
+        return ipaddress.IPv6Network(f"fd74:6872:64{self._octet:02x}::/64")
+
+    @property
+    def router_ip6(self) -> str:
+        return str(self.lan6_prefix.network_address + 1)
+
+    @property
+    def thread_router_ip6(self) -> str:
+        return str(self.thread_prefix.network_address + 1)
+
+    @property
+    def matter_node_ip6(self) -> str:
+        return str(self.thread_prefix.network_address + 0x5540)
+
+    @property
     def cni_bin(self) -> Path:
         return self.dir / "cni-bin"
 
@@ -90,8 +127,20 @@ class LabState:
         return self.dir / "nad.json"
 
     def nad(self) -> dict[str, Any]:
-        return {"cniVersion": "0.3.1", "name": f"lab-{self.name}", "type": "macvlan", "master": MASTER,
-                "mode": "bridge", "ipam": {"type": "dhcp", "daemonSocketPath": str(self.dhcp_socket)}}
+        """macvlan + dhcp, then `tuning` with what Thread needs; the faults `thread-routes` (no tuning)
+        and `ipv6` (tuning disables IPv6 on the interface) change it."""
+        macvlan = {"type": "macvlan", "master": MASTER, "mode": "bridge",
+                   "ipam": {"type": "dhcp", "daemonSocketPath": str(self.dhcp_socket)}}
+        sysctl = {} if "thread-routes" in self.breaks else dict(THREAD_SYSCTLS)
+        if "ipv6" in self.breaks:
+            sysctl["net.ipv6.conf.IFNAME.disable_ipv6"] = "1"
+        head = {"cniVersion": "0.3.1", "name": f"lab-{self.name}"}
+        if not sysctl:
+            return {**head, **macvlan}
+        return {**head, "plugins": [macvlan, {"type": "tuning", "sysctl": sysctl}]}
+
+    def write_nad(self) -> None:
+        self.nad_config.write_text(json.dumps(self.nad(), indent=1) + "\n")
 
     def save(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

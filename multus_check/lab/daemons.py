@@ -3,8 +3,9 @@ and the CNI `dhcp daemon` (node namespace), with the flags netns-lab.md verified
 
 Each daemon is confined to its lab namespace; its files (config, leases, logs, socket, PID
 file) live in the lab's state directory. avahi gets a private mount namespace in which a tmpfs
-covers /run/avahi-daemon and the lab's services dir is bound over /etc/avahi/services, so the
-host's /etc and a host avahi are never touched (netns-lab.md pitfall 7).
+covers /run/avahi-daemon and the lab's avahi dir (config, services, static hosts) is bound over
+/etc/avahi, its chroot, so the host's /etc and a host avahi are never touched (netns-lab.md
+pitfall 7). radvd and the Matter node of the lab's IPv6 side start in multus_check.lab.thread.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import sys
 from pathlib import Path
 
 from multus_check.errors import HostError
-from multus_check.lab import processes
+from multus_check.lab import processes, thread
 from multus_check.lab.config import DHCP_DAEMON_RESENDMAX, DHCP_DAEMON_TIMEOUT, ROUTER_IF, SERVICES, LabState
 
 CNI_SOURCE_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 LAB_PLUGINS = ("macvlan", "ipvlan", "dhcp", "host-local", "static", "loopback", "bridge", "tuning")
-REQUIRED_TOOLS = ("ip", "dnsmasq", "avahi-daemon", "nft")
+REQUIRED_TOOLS = ("ip", "dnsmasq", "avahi-daemon", "nft", "radvd")
 
 
 def cni_source_dir() -> Path | None:
@@ -73,7 +74,7 @@ def _write_avahi_files(state: LabState) -> Path:
     services.mkdir(parents=True, exist_ok=True)
     conf = state.dir / "avahi" / "avahi-daemon.conf"
     conf.write_text(
-        f"[server]\nhost-name=mcl-{state.name}-router\ndomain-name=local\nuse-ipv4=yes\nuse-ipv6=no\n"
+        f"[server]\nhost-name=mcl-{state.name}-router\ndomain-name=local\nuse-ipv4=yes\nuse-ipv6=yes\n"
         f"allow-interfaces={ROUTER_IF}\nenable-dbus=no\nratelimit-interval-usec=1000000\nratelimit-burst=1000\n"
         "[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"
         "[reflector]\nenable-reflector=no\n[rlimits]\n")
@@ -85,21 +86,29 @@ def _write_avahi_files(state: LabState) -> Path:
     return conf
 
 
+def avahi_entries(state: LabState) -> int:
+    """How many `successfully established` lines a ready avahi logs: services and static hosts."""
+    return len(SERVICES) + len(thread.advertised_services(state)) + 1
+
+
 def start_avahi(state: LabState) -> None:
     conf = _write_avahi_files(state)
-    services = state.dir / "avahi" / "services"
+    avahi_dir = state.dir / "avahi"
+    thread.write_avahi_records(state, avahi_dir / "services", avahi_dir / "hosts")
     # `ip netns exec` gives the shell a private (slave) mount namespace: these mounts stay in it.
+    # The lab's avahi dir replaces /etc/avahi (avahi chroots there and reads services/ and hosts).
     script = (f"mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && "
-              f"mount --bind {shlex.quote(str(services))} /etc/avahi/services && "
+              f"mount --bind {shlex.quote(str(avahi_dir))} /etc/avahi && "
               f"exec avahi-daemon --file={shlex.quote(str(conf))} --no-rlimits --debug")
     processes.start(state, "avahi", state.router_ns, ["sh", "-c", script])
 
 
 def wait_avahi(state: LabState) -> float:
-    """Wait until avahi established every service (mDNS probing takes ~1.5 s)."""
+    """Wait until avahi established every service and host (mDNS probing takes ~1.5 s)."""
     log = state.dir / "avahi.log"
+    wanted = avahi_entries(state)
     return processes.wait_for(
-        "avahi-daemon", lambda: log.read_text(errors="replace").count("successfully established") >= len(SERVICES),
+        "avahi-daemon", lambda: log.read_text(errors="replace").count("successfully established") >= wanted,
         15.0, state.pids["avahi"], log)
 
 

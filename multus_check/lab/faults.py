@@ -9,6 +9,11 @@ the data path. Every fault acts only on the lab's own namespaces, processes and 
 - dhcp-server: dnsmasq is stopped (no DHCP offer)
 - multicast:   the "switch" drops multicast frames towards the node (nft netdev ingress on lan0);
                unicast still flows, like an access point with IGMP snooping gone wrong
+- ipv6:        the NAD's tuning step disables IPv6 on net1 (`net.ipv6.conf.IFNAME.disable_ipv6=1`)
+- thread-routes: the NAD has no tuning step, so net1 keeps `accept_ra_rt_info_max_plen=0`
+- ipv6-multicast: the "switch" drops IPv6 multicast towards the node except what Neighbor Discovery
+               and SLAAC need (all-nodes ff02::1, solicited-node ff02::1:ffXX:XXXX): MLD snooping
+               gone wrong, ff02::fb (mDNS) never arrives while RAs and IPv6 unicast still do
 """
 
 from __future__ import annotations
@@ -30,6 +35,18 @@ NFT_DROP_MULTICAST = f"""table netdev {NFT_TABLE} {{
   }}
 }}
 """
+NFT_TABLE6 = "multus_check_lab_ipv6"
+KEEP_SOLICITED_NODE = "ether daddr & ff:ff:ff:00:00:00 != 33:33:ff:00:00:00"
+#: 33:33:xx = IPv6 multicast; kept: 33:33:00:00:00:01 (all-nodes: RAs) and 33:33:ff:xx:xx:xx (solicited-node: ND, DAD)
+NFT_DROP_IPV6_MULTICAST = f"""table netdev {NFT_TABLE6} {{
+  chain ingress {{
+    type filter hook ingress device "{MASTER}" priority 0;
+    ether daddr & ff:ff:00:00:00:00 == 33:33:00:00:00:00 ether daddr != 33:33:00:00:00:01 {KEEP_SOLICITED_NODE} drop;
+  }}
+}}
+"""
+#: faults that live in the NAD the lab node probes with (LabState.nad), not in a daemon or the switch
+NAD_FAULTS = ("ipv6", "thread-routes")
 
 
 def _nft(state: LabState, script: str) -> None:
@@ -57,7 +74,11 @@ def inject(state: LabState, fault: str) -> None:
         processes.stop(state, "dnsmasq")
     elif fault == "multicast":
         _nft(state, NFT_DROP_MULTICAST)
+    elif fault == "ipv6-multicast":
+        _nft(state, NFT_DROP_IPV6_MULTICAST)
     state.breaks.append(fault)
+    if fault in NAD_FAULTS:
+        state.write_nad()
     state.save()
     log.info("lab %s: injected fault %s", state.name, fault)
 
@@ -76,6 +97,10 @@ def repair(state: LabState, fault: str) -> None:
         daemons.start_dnsmasq(state)
     elif fault == "multicast":
         _nft(state, f"delete table netdev {NFT_TABLE}\n")
+    elif fault == "ipv6-multicast":
+        _nft(state, f"delete table netdev {NFT_TABLE6}\n")
     state.breaks.remove(fault)
+    if fault in NAD_FAULTS:
+        state.write_nad()
     state.save()
     log.info("lab %s: repaired fault %s", state.name, fault)

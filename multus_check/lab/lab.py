@@ -1,6 +1,9 @@
 """Bring a simulated home LAN up and down in network namespaces, and report on it.
 
-    [mcl-<name>-router]  rtr0 <subnet>.1/24: dnsmasq (DHCP), avahi-daemon (mDNS), SSDP responder
+    [mcl-<name>-router]  rtr0 <subnet>.1/24 + a ULA /64: dnsmasq (DHCP), avahi-daemon (mDNS), SSDP
+           |             responder, radvd (SLAAC prefix + Thread route); the Thread border router
+           |   + veth thr0 <-> wpan0: [mcl-<name>-thread], the Thread mesh with a Matter node stand-in
+           |     on UDP 5540 (see lab/thread.py)
            | veth, both ends created directly inside the lab namespaces
     [mcl-<name>-node]    lan0 (no address) = the macvlan master; the CNI `dhcp daemon` runs here
            | macvlan, created later by the real CNI plugin run by `multus-check node`
@@ -20,11 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from multus_check.errors import HostError, UsageError
-from multus_check.lab import config, daemons, faults, processes
-from multus_check.lab.config import MASTER, ROUTER_IF, LabState
+from multus_check.lab import config, daemons, faults, processes, thread
+from multus_check.lab.config import MASTER, MATTER_PORT, ROUTER_IF, LabState
 from multus_check.probes import netns
 
 log = logging.getLogger(__name__)
+#: the processes a healthy lab runs (roles in the lab state)
+DAEMONS = ("avahi", "dnsmasq", "cni-dhcp", "ssdp", "radvd", "matter-node")
 
 
 @dataclass
@@ -39,7 +44,7 @@ def up(name: str, subnet: str | None = None, breaks: tuple[str, ...] = ()) -> Up
     if missing:
         raise HostError("the lab cannot run here; missing: " + "; ".join(missing))
     config.check_name(name)
-    if config.load(name) is not None or any(netns.exists(f"{config.NS_PREFIX}{name}-{r}") for r in ("router", "node")):
+    if config.load(name) is not None or any(netns.exists(f"{config.NS_PREFIX}{name}-{r}") for r in ("router", "node", "thread")):
         raise UsageError(f"lab {name!r} already exists; run `multus-check lab down --name {name}` first")
     state = LabState(name, config.pick_subnet(subnet))
     state.save()
@@ -62,25 +67,23 @@ def _build(state: LabState, report: UpReport) -> None:
     for ns_name in state.namespaces:
         netns.create(ns_name)
     netns.add_veth(state.node_ns, MASTER, state.router_ns, ROUTER_IF)
+    thread.prepare_router(state)
     netns.add_address(state.router_ns, ROUTER_IF, state.router_ip, state.network.prefixlen)
     netns.set_link(state.router_ns, ROUTER_IF, up=True)
     netns.set_link(state.node_ns, MASTER, up=True)  # macvlan children pass traffic only while it is up
+    thread.build(state)
     daemons.link_cni_plugins(state)
-    state.nad_config.write_text(_json(state.nad()))
+    state.write_nad()
     report.seconds["namespaces"] = time.monotonic() - t0
     t_avahi = time.monotonic()
     daemons.start_avahi(state)  # its mDNS probing takes ~1.5 s: let it run while the rest starts
     report.seconds["dnsmasq"] = daemons.start_dnsmasq(state)
     report.seconds["cni-dhcp"] = daemons.start_cni_dhcp_daemon(state)
     report.seconds["ssdp"] = daemons.start_ssdp(state)
+    report.seconds["radvd"] = thread.start_radvd(state)
+    report.seconds["matter-node"] = thread.start_matter_node(state)
     daemons.wait_avahi(state)
     report.seconds["avahi"] = time.monotonic() - t_avahi
-
-
-def _json(data: Any) -> str:
-    import json
-
-    return json.dumps(data, indent=1) + "\n"
 
 
 @dataclass
@@ -109,10 +112,12 @@ def status(name: str) -> dict[str, Any]:
     master = netns.link_state(state.node_ns, MASTER) if netns.exists(state.node_ns) else None
     procs = {role: {"pid": rec["pid"], "running": processes.alive(rec)} for role, rec in state.pids.items()}
     healthy = (all(netns.exists(n) for n in state.namespaces) and all(p["running"] for p in procs.values())
-               and len(procs) == 4)
+               and set(procs) == set(DAEMONS))
     return {
         "name": name, "state": "up" if healthy and not state.breaks else "degraded",
-        "subnet": state.subnet, "router": state.router_ip, "namespaces": {n: netns.exists(n) for n in state.namespaces},
+        "subnet": state.subnet, "router": state.router_ip, "lan6": str(state.lan6_prefix),
+        "thread_prefix": str(state.thread_prefix), "matter_node": f"[{state.matter_node_ip6}]:{MATTER_PORT}",
+        "namespaces": {n: netns.exists(n) for n in state.namespaces},
         "pod_namespaces": netns.listed(state.pod_ns_prefix), "processes": procs,
         "dhcp_socket": {"path": str(state.dhcp_socket), "live": daemons.socket_live(state.dhcp_socket)},
         "master": {"name": MASTER, "up": master.up if master else None},

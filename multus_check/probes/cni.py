@@ -17,7 +17,7 @@ import logging
 import os
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -168,16 +168,23 @@ def _json_or_none(text: str) -> dict[str, Any] | None:
 
 
 def add(att: Attachment, conf: NetConf) -> CniCall:
-    """CNI ADD of every plugin in order; stops at the first failure, which it returns."""
+    """CNI ADD of every plugin in order, each given the previous result (`prevResult`).
+
+    Stops at the first failure, which it returns. On success it returns the last plugin's
+    result (the chain's result) with the whole chain's time, named after every plugin.
+    """
     prev: dict[str, Any] | None = None
-    last: CniCall | None = None
+    calls: list[CniCall] = []
     for plugin in conf.plugins:
-        last = _call(att, "ADD", plugin, prev)
-        if not last.ok:
-            return last
-        prev = last.result
-    assert last is not None  # parse_netconf guarantees at least one plugin
-    return last
+        calls.append(_call(att, "ADD", plugin, prev))
+        if not calls[-1].ok:
+            return calls[-1]
+        prev = calls[-1].result
+    assert calls  # parse_netconf guarantees at least one plugin
+    if len(calls) == 1:
+        return calls[0]
+    return replace(calls[-1], plugin="+".join(c.plugin for c in calls), seconds=sum(c.seconds for c in calls),
+                   stderr="".join(c.stderr for c in calls))
 
 
 def delete(att: Attachment, conf: NetConf, prev: dict[str, Any] | None) -> list[CniCall]:

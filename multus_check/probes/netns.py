@@ -134,6 +134,27 @@ def add_address(ns_name: str, ifname: str, address: str, prefixlen: int) -> None
         ns.addr("add", index=ns.link_lookup(ifname=ifname)[0], address=address, prefixlen=prefixlen)
 
 
+def add_route(ns_name: str, dst: str, gateway: str) -> None:
+    """A static route in a named namespace (`dst` may be "default" for IPv6 as `::/0`)."""
+    with NetNS(ns_name) as ns:
+        ns.route("add", dst="::/0" if dst == "default" else dst, gateway=gateway)
+
+
+_WRITE_SYSCTLS = 'while [ "$#" -gt 1 ]; do printf "%s" "$2" > "/proc/sys/$1" || exit 1; shift 2; done'
+
+
+def set_sysctls(ns_name: str, values: dict[str, str]) -> None:
+    """Write `net.*` sysctls inside a named namespace (/proc/sys/net follows the writer's namespace).
+
+    One `ip netns exec ... sh` for all of them: no procps needed, nothing written outside the namespace.
+    """
+    args = [part for key, value in values.items() for part in (key.replace(".", "/"), value)]
+    out = subprocess.run(["ip", "netns", "exec", ns_name, "sh", "-c", _WRITE_SYSCTLS, "sh", *args],
+                         capture_output=True, text=True, timeout=10, check=False)
+    if out.returncode != 0:
+        raise HostError(f"setting {', '.join(values)} in {ns_name} failed: {out.stderr.strip()}")
+
+
 def routes(ns_name: str) -> list[dict[str, Any]]:
     """IPv4 routes of the main table in `ip -j route` shape (dst, gateway, dev, protocol...)."""
     out = subprocess.run(["ip", "-n", ns_name, "-j", "-4", "route", "show"], capture_output=True, text=True,

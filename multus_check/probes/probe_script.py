@@ -5,7 +5,9 @@ Why it exists: the node data-path probe (`multus-check node`) and the in-pod pro
 end-to-end test must send exactly the same packets and judge answers the same way, and inside
 a pod there is no multus-check package. So this file imports nothing from the package; it can
 be copied into a pod and run as `python3 probe_script.py --iface net1` and prints one JSON
-object. The package imports it too (`multus_check.probes.multicast`).
+object. The package imports it too (`multus_check.probes.probe_script`). With `--probe ipv6`
+(or `all`) it adds the IPv6/Matter/Thread observations of probe_ipv6.py, which must sit beside
+it (the sample pod's ConfigMap ships both).
 
 What it touches: it sends a few frames on the given interface (mDNS to 224.0.0.251:5353,
 SSDP M-SEARCH to 239.255.255.250:1900, as layer-2 frames with scapy), listens on that
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
+import os
 import random
 import socket
 import struct
@@ -34,6 +38,7 @@ from typing import Any
 from scapy.config import conf
 from scapy.layers.dns import DNS, DNSQR
 from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 from scapy.sendrecv import AsyncSniffer, sendp
@@ -74,8 +79,12 @@ def dns_records(dns: Packet) -> list[Json]:
 
 
 def _envelope(pkt: Packet, t_send: float) -> Json:
-    return {"ms": round((float(pkt.time) - t_send) * 1000, 1),
-            "from": f"{pkt[IP].src}:{pkt[UDP].sport}", "to": f"{pkt[IP].dst}:{pkt[UDP].dport}",
+    ms = round((float(pkt.time) - t_send) * 1000, 1)
+    if IP not in pkt:  # IPv6: addresses in brackets, as in [fe80::1]:5353
+        src, dst = str(pkt[IPv6].src), str(pkt[IPv6].dst)
+        return {"ms": ms, "from": f"[{src}]:{pkt[UDP].sport}", "to": f"[{dst}]:{pkt[UDP].dport}",
+                "multicast": dst.lower().startswith("ff")}
+    return {"ms": ms, "from": f"{pkt[IP].src}:{pkt[UDP].sport}", "to": f"{pkt[IP].dst}:{pkt[UDP].dport}",
             "multicast": _is_multicast(str(pkt[IP].dst))}
 
 
@@ -84,8 +93,8 @@ def _is_multicast(ip: str) -> bool:
 
 
 def parse_mdns_answer(pkt: Packet, t_send: float, query_id: int = 0) -> Json | None:
-    """An mDNS response as plain data; None for queries, other traffic and foreign ids."""
-    if IP not in pkt or UDP not in pkt or DNS not in pkt:
+    """An mDNS response (over IPv4 or IPv6) as plain data; None for queries, other traffic and foreign ids."""
+    if (IP not in pkt and IPv6 not in pkt) or UDP not in pkt or DNS not in pkt:
         return None
     dns = pkt[DNS]
     if int(dns.qr) != 1 or (query_id and int(dns.id) != query_id):
@@ -119,10 +128,14 @@ def service_catalog(answers: Sequence[Json]) -> tuple[list[str], list[Json]]:
     for ptr in by_type.get("PTR", []):
         if ptr["name"].lower() == SERVICES_QNAME or any(i["name"] == ptr["data"] for i in instances):
             continue
+        if ptr["name"].lower().endswith(".arpa."):  # a responder's reverse mapping (address -> host), not DNS-SD
+            continue
         srv = next((r["data"] for r in by_type.get("SRV", []) if r["name"] == ptr["data"]), None)
         txt = next((r["data"] for r in by_type.get("TXT", []) if r["name"] == ptr["data"]), None)
         target = srv["target"] if srv else None
-        instances.append({"type": ptr["name"], "name": ptr["data"], "target": target,
+        # a subtype PTR (`_CM._sub._matterc._udp.local.`, RFC 6763 §7.1) names an instance of its base type
+        stype = ptr["name"].split("._sub.", 1)[1] if "._sub." in ptr["name"] else ptr["name"]
+        instances.append({"type": stype, "name": ptr["data"], "target": target,
                           "port": srv["port"] if srv else None, "txt": txt,
                           "addresses": sorted(addresses.get((target or "").lower(), set()))})
     return types, sorted(instances, key=lambda i: (i["type"], i["name"]))
@@ -177,7 +190,7 @@ class Interface:
     def __init__(self, name: str) -> None:
         self.name = name
         self.index = socket.if_nametoindex(name)  # OSError when the interface does not exist
-        self.mac = _read_sys(f"/sys/class/net/{name}/address") or _ioctl_mac(name)
+        self.mac = mac_of(name)
         self.ip = _ioctl_ipv4(name)
         self._sockets: list[socket.socket] = []
 
@@ -197,6 +210,11 @@ class Interface:
     def close(self) -> None:
         for s in self._sockets:
             s.close()
+
+
+def mac_of(name: str) -> str:
+    """The interface's MAC; /sys shows the namespace it was mounted in, so ask the kernel when it lacks it."""
+    return _read_sys(f"/sys/class/net/{name}/address") or _ioctl_mac(name)
 
 
 def _read_sys(path: str) -> str | None:
@@ -224,30 +242,36 @@ def _ioctl_ipv4(name: str) -> str:
     return socket.inet_ntoa(raw[20:24])
 
 
-def exchange(iface: Interface, pkt: Packet, bpf: str, parse: Callable[[Packet, float], Json | None],
-             timeout: float, settle: float, label: str, resend_after: float | None = RESEND_AFTER) -> Json:
+def not_from(ip: str) -> Callable[[Packet], bool]:
+    """The capture filter for IPv4 answers: anything but our own frames."""
+    return lambda p: IP in p and p[IP].src != ip
+
+
+def exchange(iface: str, pkt: Packet, bpf: str, keep: Callable[[Packet], bool],
+             parse: Callable[[Packet, float], Json | None], timeout: float, settle: float, label: str,
+             resend_after: float | None = RESEND_AFTER) -> Json:
     """Send a query and collect parsed answers until `settle` s after the first, or `timeout`.
 
     Like a real mDNS querier (RFC 6762 §5.2), the query is sent once more after `resend_after`
     seconds without an answer: a responder stays silent when it multicast the same records
-    less than 0.5 s (avahi) to 1 s (RFC) ago, e.g. while it announces its services.
+    less than 0.5 s (avahi) to 1 s (RFC) ago, e.g. while it announces its services. `keep`
+    drops captured frames that cannot be answers (our own, e.g.).
     """
     got: list[Packet] = []
     started = threading.Event()
-    sniffer = AsyncSniffer(iface=iface.name, filter=bpf, store=False, prn=got.append,
-                           lfilter=lambda p: IP in p and p[IP].src != iface.ip,
+    sniffer = AsyncSniffer(iface=iface, filter=bpf, store=False, prn=got.append, lfilter=keep,
                            started_callback=started.set)
     result: Json = {"query": label, "outcome": "send-error", "error": None, "sends": 0, "listen_ms": 0.0,
                     "first_answer_ms": None, "answers": [], "ignored_before_query": 0}
     try:
         sniffer.start()
         if not started.wait(2.0):
-            raise OSError(f"could not start capturing on {iface.name}")
+            raise OSError(f"could not start capturing on {iface}")
         t_send = time.time()
-        sendp(pkt, iface=iface.name, verbose=False)
+        sendp(pkt, iface=iface, verbose=False)
         result["sends"] = 1
         if _wait(got, t_send, parse, timeout, settle, resend_after):
-            sendp(pkt, iface=iface.name, verbose=False)
+            sendp(pkt, iface=iface, verbose=False)
             result["sends"] = 2
             _wait(got, t_send, parse, timeout, settle, None)
     except OSError as exc:
@@ -297,20 +321,20 @@ def probe_mdns(iface: Interface, trials: int, timeout: float, settle: float, uni
     The QU query asks for the service types' instances, not the same question again: a
     responder does not multicast records it multicast less than 0.5-1 s ago.
     """
-    bpf = f"udp and src port {MDNS_PORT}"
+    bpf, keep = f"udp and src port {MDNS_PORT}", not_from(iface.ip)
     parse = parse_mdns_answer
-    runs = [exchange(iface, mdns_query(iface.mac, iface.ip, [SERVICES_QNAME]), bpf, parse, timeout, settle,
+    runs = [exchange(iface.name, mdns_query(iface.mac, iface.ip, [SERVICES_QNAME]), bpf, keep, parse, timeout, settle,
                      f"QM PTR {SERVICES_QNAME}") for _ in range(trials)]
     types, _ = service_catalog([a for r in runs for a in r["answers"]])
     qnames = types or [SERVICES_QNAME]
-    qu = exchange(iface, mdns_query(iface.mac, iface.ip, qnames, unicast_response=True), bpf, parse, timeout, settle,
-                  "QU PTR " + " ".join(qnames))
+    qu = exchange(iface.name, mdns_query(iface.mac, iface.ip, qnames, unicast_response=True), bpf, keep, parse,
+                  timeout, settle, "QU PTR " + " ".join(qnames))
     answered = any(r["outcome"] == "answered" for r in runs)
     legacy = None
     if unicast_check == "always" or (unicast_check == "auto" and not answered):
         port, qid = iface.own_port(), random.randint(1, 0xFFFF)
-        legacy = exchange(iface, mdns_query(iface.mac, iface.ip, [SERVICES_QNAME], sport=port, qid=qid),
-                          bpf, lambda p, t: parse_mdns_answer(p, t, qid), timeout, settle,
+        legacy = exchange(iface.name, mdns_query(iface.mac, iface.ip, [SERVICES_QNAME], sport=port, qid=qid),
+                          bpf, keep, lambda p, t: parse_mdns_answer(p, t, qid), timeout, settle,
                           f"legacy unicast PTR {SERVICES_QNAME} from port {port}", resend_after=None)
     everything = [a for r in [*runs, qu, legacy] if r for a in r["answers"]]
     types, instances = service_catalog(everything)
@@ -324,8 +348,8 @@ def probe_ssdp(iface: Interface, trials: int, timeout: float, settle: float) -> 
     runs = []
     for _ in range(trials):
         port = iface.own_port()
-        runs.append(exchange(iface, ssdp_search(iface.mac, iface.ip, port), f"udp and src port {SSDP_PORT}",
-                             parse_ssdp_answer, timeout, settle, f"M-SEARCH ssdp:all from port {port}"))
+        runs.append(exchange(iface.name, ssdp_search(iface.mac, iface.ip, port), f"udp and src port {SSDP_PORT}",
+                             not_from(iface.ip), parse_ssdp_answer, timeout, settle, f"M-SEARCH ssdp:all from port {port}"))
     answers = [a for r in runs for a in r["answers"]]
     return {**summarize(runs), "exchanges": runs, "devices": ssdp_devices(answers),
             "responders": sorted({a["from"].rsplit(":", 1)[0] for a in answers})}
@@ -333,22 +357,36 @@ def probe_ssdp(iface: Interface, trials: int, timeout: float, settle: float) -> 
 
 def run_probes(iface_name: str, kinds: Sequence[str] = ("mdns", "ssdp"), trials: int = 1, timeout: float = 2.0,
                settle: float = 0.25, promisc: bool = False, unicast_check: str = "auto") -> Json:
-    """Run the requested probes on an interface of the current network namespace."""
+    """Run the requested probes (mdns, ssdp, ipv6) on an interface of the current network namespace."""
     conf.verb = 0
     conf.sniff_promisc = promisc
     out: Json = {"probe": "multus-check", "version": 1, "iface": iface_name, "promisc": promisc,
                  "error": None, "src": None}
+    # the IPv6 observations (probe_ipv6.py) run beside the IPv4 probes and need no IPv4 address
+    ipv6 = _Background(lambda: _observe_ipv6(iface_name, timeout, settle), "ipv6-probe") if "ipv6" in kinds else None
+    try:
+        _run_ipv4(out, iface_name, kinds, trials, timeout, settle, unicast_check)
+    finally:
+        if ipv6 is not None:
+            out["ipv6"] = ipv6.result()
+    return out
+
+
+def _run_ipv4(out: Json, iface_name: str, kinds: Sequence[str], trials: int, timeout: float, settle: float,
+              unicast_check: str) -> None:
+    if "mdns" not in kinds and "ssdp" not in kinds:
+        return
     try:
         iface = Interface(iface_name)
     except OSError as exc:
         out["error"] = f"interface {iface_name} cannot be probed: {exc.strerror or exc}"
-        return out
+        return
     out["src"] = {"ip": iface.ip, "mac": iface.mac}
     try:
         iface.join(MDNS_GROUP)
         iface.join(SSDP_GROUP)
         # SSDP runs beside mDNS (its own capture filter and port): the probe takes the longer of the two
-        ssdp = _Background(lambda: probe_ssdp(iface, trials, timeout, settle)) if "ssdp" in kinds else None
+        ssdp = _Background(lambda: probe_ssdp(iface, trials, timeout, settle), "ssdp-probe") if "ssdp" in kinds else None
         if "mdns" in kinds:
             out["mdns"] = probe_mdns(iface, trials, timeout, settle, unicast_check)
         if ssdp is not None:
@@ -357,14 +395,33 @@ def run_probes(iface_name: str, kinds: Sequence[str] = ("mdns", "ssdp"), trials:
         out["error"] = f"probe on {iface_name} failed: {exc.strerror or exc}"
     finally:
         iface.close()
-    return out
+
+
+def _observe_ipv6(iface_name: str, timeout: float, settle: float) -> Json:
+    try:
+        module = ipv6_module()
+    except ImportError as exc:
+        return {"iface": iface_name, "error": f"the IPv6 probe could not start: probe_ipv6.py must sit beside "
+                                             f"probe_script.py ({type(exc).__name__}: {exc})"}
+    result: Json = module.observe(iface_name, timeout, settle)
+    return result
+
+
+def ipv6_module() -> Any:
+    """probe_ipv6.py, shipped beside this file: in the package, in the sample pod, or copied by hand."""
+    if __package__:
+        return importlib.import_module(f"{__package__}.probe_ipv6")
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:  # `python3 -I probe_script.py` leaves the script's directory out
+        sys.path.insert(0, here)
+    return importlib.import_module("probe_ipv6")
 
 
 class _Background(threading.Thread):
     """Run a probe in a thread (created in this thread's network namespace, so it stays in it)."""
 
-    def __init__(self, fn: Callable[[], Json]) -> None:
-        super().__init__(daemon=True, name="ssdp-probe")
+    def __init__(self, fn: Callable[[], Json], name: str) -> None:
+        super().__init__(daemon=True, name=name)
         self._fn = fn
         self._value: Json | None = None
         self._error: OSError | None = None
@@ -386,15 +443,19 @@ class _Background(threading.Thread):
 
 def exit_code(result: Json) -> int:
     outcomes = [result[k]["outcome"] for k in ("mdns", "ssdp") if k in result]
-    if result.get("error") or "send-error" in outcomes:
+    v6 = result.get("ipv6") or {}
+    outcomes += [v6[k]["outcome"] for k in ("ra", "mdns", "matter") if k in v6]  # "not-run" counts for neither
+    if result.get("error") or v6.get("error") or "send-error" in outcomes:
         return 4
     return 3 if "no-answer" in outcomes else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="mDNS/SSDP probe on one interface; prints one JSON object")
+    ap = argparse.ArgumentParser(description="mDNS/SSDP and IPv6 (Matter/Thread) probes on one interface; "
+                                             "prints one JSON object")
     ap.add_argument("--iface", default="net1")
-    ap.add_argument("--probe", choices=["mdns", "ssdp", "all"], default="all")
+    ap.add_argument("--probe", choices=["mdns", "ssdp", "ipv6", "all"], default="all",
+                    help="ipv6: sysctls, addresses, routes, RAs, mDNS on ff02::fb for Matter, Matter round trips")
     ap.add_argument("--trials", type=int, default=1, help="queries per probe; loss is reported")
     ap.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a first answer")
     ap.add_argument("--settle", type=float, default=0.25, help="seconds to keep listening after it")
@@ -404,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.trials < 1:
         ap.error("--trials must be at least 1")
-    kinds = ("mdns", "ssdp") if a.probe == "all" else (a.probe,)
+    kinds = ("mdns", "ssdp", "ipv6") if a.probe == "all" else (a.probe,)
     result = run_probes(a.iface, kinds, a.trials, a.timeout, a.settle, a.promisc, a.unicast_check)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

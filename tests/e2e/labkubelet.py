@@ -188,7 +188,8 @@ class LabKubelet:
         if master is None:
             return conf_text
         conf = json.loads(conf_text)
-        conf["master"] = master
+        main = conf["plugins"][0] if isinstance(conf.get("plugins"), list) else conf  # a conflist: its macvlan
+        main["master"] = master
         return json.dumps(conf)
 
     # -- blocking parts (threads) --------------------------------------------------------------------

@@ -89,7 +89,7 @@ THREE = ["lab-node-1", "lab-node-2", "lab-node-3"]
 
 def nad_with_mode(lab: LabState, mode: str) -> dict[str, Any]:
     config = json.loads(lab.nad_config.read_text())
-    config["mode"] = mode
+    (config["plugins"][0] if "plugins" in config else config)["mode"] = mode  # the lab NAD is a conflist
     return {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
             "metadata": {"name": "macvlan-lan", "namespace": "default"}, "spec": {"config": json.dumps(config)}}
 

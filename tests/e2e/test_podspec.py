@@ -27,7 +27,7 @@ def test_sample_pod_requests_the_nad_as_net1_on_its_node_with_only_net_raw() -> 
 
 def test_configmap_ships_the_pod_probe_and_the_shared_multicast_probe() -> None:
     cm = podspec.configmap_manifest("multus-check", "r1")
-    assert set(cm["data"]) == {"pod_probe.py", "probe_script.py"}
+    assert set(cm["data"]) == {"pod_probe.py", "probe_script.py", "probe_ipv6.py"}
     assert "def route_report" in cm["data"]["pod_probe.py"] and "def run_probes" in cm["data"]["probe_script.py"]
 
 

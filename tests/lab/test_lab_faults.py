@@ -84,7 +84,8 @@ def test_down_master_is_found_at_once_without_the_35_second_dhcp_wait(broken: La
 
 
 def test_missing_master_is_link_not_found(fault_lab: LabState) -> None:
-    conf = {**json.loads(fault_lab.nad_config.read_text()), "master": "eth9"}
+    conf = json.loads(fault_lab.nad_config.read_text())
+    conf["plugins"][0]["master"] = "eth9"  # the lab NAD is a conflist: macvlan, then tuning
     f = _verdicts(fault_lab, conf_text=json.dumps(conf))
     assert f[c.MASTER].status is Status.FAIL
     assert "eth9" in f[c.MASTER].message and "`Link not found`" in f[c.MASTER].message

@@ -44,7 +44,7 @@ def test_probe_removes_its_pod_namespace_and_releases_the_lease(healthy_lab: Lab
     obs = probe(healthy_lab, probes=())
     assert obs.pod_netns is not None and not netns.exists(obs.pod_netns)
     assert netns.listed(healthy_lab.pod_ns_prefix) == []
-    assert [d.ok for d in obs.dels] == [True]
+    assert [(d.plugin, d.ok) for d in obs.dels] == [("tuning", True), ("macvlan", True)]  # DEL in reverse order
     assert "DHCPRELEASE" in (healthy_lab.dir / "dnsmasq.log").read_text()
 
 
@@ -55,9 +55,10 @@ def test_lab_processes_live_only_in_the_lab_namespaces(healthy_lab: LabState) ->
 
 
 def test_probe_script_runs_standalone_inside_the_pod_namespace(healthy_lab: LabState, tmp_path: Path) -> None:
-    """The in-pod probe is the same file, copied alone and run with python3 + scapy only."""
+    """The in-pod probe is the same file (and its IPv6 half beside it), copied and run with python3 + scapy only."""
     script = tmp_path / "probe_script.py"
     shutil.copy(Path(probe_script.__file__), script)
+    shutil.copy(Path(probe_script.__file__).with_name("probe_ipv6.py"), tmp_path / "probe_ipv6.py")
     pod = f"{healthy_lab.pod_ns_prefix}-script"
     conf = cni.parse_netconf(healthy_lab.nad_config.read_text(), "nad.json")
     att = cni.Attachment("script-test", netns.netns_path(pod), "net1", [str(healthy_lab.cni_bin)], healthy_lab.node_ns)
