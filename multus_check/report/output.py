@@ -83,8 +83,12 @@ def _save_report_dir(results: Any, report_dir: Path, *, explicit: bool) -> bool:
 
 
 def _text(results: Any, args: argparse.Namespace, render: Any) -> str:
-    color = args.format == "table" and not args.output and sys.stdout.isatty()
-    text: str = render(results, args.format, verbose=args.verbose > 0, color=color)
+    color, width = False, None
+    if args.format == "table" and not args.output:  # a file named with --output is never coloured
+        from multus_check.report.table import terminal_style
+
+        color, width = terminal_style(sys.stdout)
+    text: str = render(results, args.format, verbose=args.verbose > 0, color=color, width=width)
     return text
 
 
