@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from multus_check.collect.live.progress import spinning
 from multus_check.errors import UsageError
 from multus_check.lab.config import FAULTS
 
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action != "run" and (args.keep or args.snapshot):
         raise UsageError("--keep and --snapshot only apply to `lab run`" if args.keep else "--snapshot is not used by lab")
     if args.action == "up":
-        report = lab.up(args.name, args.subnet, tuple(args.breaks))
+        with spinning(f"lab {args.name}: coming up"):
+            report = lab.up(args.name, args.subnet, tuple(args.breaks))
         _print_up(report)
         return 0
     if args.action == "down":
@@ -88,13 +90,15 @@ def _run(args: argparse.Namespace) -> int:
     check_destinations(args)
     sigterm_as_interrupt()
     t0 = time.monotonic()
-    report = lab.up(args.name, args.subnet, tuple(args.breaks))
+    with spinning(f"lab {args.name}: coming up"):
+        report = lab.up(args.name, args.subnet, tuple(args.breaks))
     try:
         print(f"lab {args.name}: up in {report.seconds['total']:.1f} s on {report.state.subnet}"
               + (f", broken: {', '.join(args.breaks)}" if args.breaks else ""), file=sys.stderr)
         notes = ["static node checks skipped: the lab's node is simulated; this machine's files are not a k3s node's",
                  f"lab {args.name}: {report.state.subnet}, faults: {', '.join(args.breaks) or 'none'}"]
-        results = node_results(lab_node_args(args, report.state), notes)
+        with spinning(f"lab {args.name}: probing the data path"):
+            results = node_results(lab_node_args(args, report.state), notes)
     finally:
         if not args.keep:
             lab.down(args.name)

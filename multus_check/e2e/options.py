@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +47,14 @@ def run_e2e(args: argparse.Namespace, snapshot: Snapshot, static_findings: list[
                 if (not _opt(args, "check", []) or matches(c, args.check)) and not matches(c, _opt(args, "skip", []))]
     if _opt(args, "no_e2e", False) or not selected or _offline(args, snapshot):
         return []
-    out = _plan_and_run(args, snapshot, static_findings, gateway, notify or _stderr, poll_interval)
+    from multus_check.collect.live.progress import Progress
+
+    progress = Progress()  # without a caller's notify: lines on stderr, a bar for the sample pods on a terminal
+    try:
+        out = _plan_and_run(args, snapshot, static_findings, gateway, notify or progress.say, poll_interval,
+                            None if notify else progress.pods)
+    finally:
+        progress.done()
     return [f for f in out if f.check in selected]
 
 
@@ -63,7 +69,8 @@ def _skip_all(reason: str) -> list[Finding]:
 
 
 def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding], gateway: Any,
-                  notify: Callable[[str], None], poll_interval: float) -> list[Finding]:
+                  notify: Callable[[str], None], poll_interval: float,
+                  on_pods: Callable[[int, int], None] | None = None) -> list[Finding]:
     failed = sorted({f.check for f in static if f.check in GATING_CHECKS and f.status is Status.FAIL})
     if failed:
         return _skip_all(f"Not run: prerequisite check(s) {', '.join(failed)} failed, so no sample pod can attach.")
@@ -84,7 +91,7 @@ def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding
 
     runner = E2ERun(gateway, str(_opt(args, "namespace", "multus-check")), str(_opt(args, "probe_image",
                     DEFAULT_PROBE_IMAGE)), float(_opt(args, "e2e_timeout", DEFAULT_E2E_TIMEOUT)), route_to,
-                    keep=bool(_opt(args, "keep", False)), poll_interval=poll_interval, notify=notify,
+                    keep=bool(_opt(args, "keep", False)), poll_interval=poll_interval, notify=notify, on_pods=on_pods,
                     peer_window=float(_opt(args, "e2e_peer_window", DEFAULT_PEER_WINDOW)))
     missing = runner.missing_permissions()
     if missing:
@@ -99,11 +106,6 @@ def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding
                    "with `strategy: type: Recreate` (the old pod must be gone first, or the new one fails with "
                    "`address already in use`)")
     return findings
-
-
-def _stderr(text: str) -> None:
-    sys.stderr.write(f"multus-check: {text}\n")
-    sys.stderr.flush()
 
 
 def _nads(args: argparse.Namespace, snap: Snapshot, static: list[Finding]) -> tuple[list[Nad], list[Finding]]:

@@ -92,6 +92,8 @@ class E2ERun:
     poll_interval: float = 0.25
     peer_window: float = 30.0
     notify: Callable[[str], None] = lambda text: None
+    #: sample pods finished so far (done, total); without it, `notify` gets a line per change
+    on_pods: Callable[[int, int], None] | None = None
     run: Run | None = None
 
     def missing_permissions(self) -> list[Permission]:
@@ -138,6 +140,12 @@ class E2ERun:
                 obs.error = f"creating sample pod {obs.pod} failed: {exc}"
         self.notify(f"e2e: {len(observations)} sample pod(s) created in namespace {self.namespace} "
                     f"(image {self.image})")
+
+    def _count(self, done: int, total: int) -> None:
+        if self.on_pods is not None:
+            self.on_pods(done, total)
+        else:
+            self.notify(f"e2e: {done}/{total} sample pods done")
 
     def _ensure_namespace(self) -> None:
         """Create the run's namespace unless it exists; wait out one still terminating from a
@@ -188,7 +196,7 @@ class E2ERun:
                         obs.sandbox_failed = True  # the kubelet would retry the same failure until the timeout
             done = sum(1 for o in observations if o.finished)
             if done != last_note:
-                self.notify(f"e2e: {done}/{len(observations)} sample pods done")
+                self._count(done, len(observations))
                 last_note = done
             if done == len(observations):
                 break
