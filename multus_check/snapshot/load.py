@@ -3,9 +3,11 @@
 Reads only regular files and real directories inside the directory: symlinks are never followed
 (files and directories alike), oversized or binary files are recorded as unreadable, and malformed
 JSON/YAML marks the part it belongs to as failed instead of raising; a part this user may not read
-says so. Only a directory that is unusable as a whole raises `SnapshotError` (exit code 2): missing,
-unreadable, holding no snapshot, a cluster document that is not an object list, or nothing in it
-that could be read at all. Touches nothing but the directory it is given, read-only.
+says so. snapshot.json and dirs.json are judged by their published JSON Schemas (snapshot/schema.py).
+Only a directory that is unusable as a whole raises `SnapshotError` (exit code 2): missing,
+unreadable, holding no snapshot, a snapshot.json the schema refuses as a whole, a cluster document
+that is not an object list, or nothing in it that could be read at all. Touches nothing but the
+directory it is given, read-only.
 """
 
 from __future__ import annotations
