@@ -26,7 +26,7 @@ PREFIX = "multus-check: "
 
 
 def on_terminal(stream: TextIO) -> bool:
-    """Whether `stream` is someone's terminal that can redraw a line (what today's progress needs)."""
+    """Whether `stream` is someone's terminal, where a display may redraw itself in place."""
     try:
         tty = stream.isatty()
     except ValueError:  # closed
@@ -35,6 +35,8 @@ def on_terminal(stream: TextIO) -> bool:
 
 
 class Progress:
+    """What a long command is doing, on stderr: thread-safe, a no-op when not `enabled`."""
+
     def __init__(self, stream: TextIO | None = None, interactive: bool | None = None, enabled: bool = True,
                  console: Any = None) -> None:
         """`console`: a rich Console to draw on (tests); by default one on `stream`."""
