@@ -78,7 +78,9 @@ def nad_config_valid(snap: Snapshot) -> list[Finding]:
     without master with `"master" field is required`, a static address without prefix length,
     a host-local range outside its subnet. `ipam` is optional for macvlan, bridge and host-device
     (an L2-only attachment), required for ipvlan and vlan. A NAD without spec.config is valid when
-    Multus's confDir (/etc/cni/multus/net.d) holds a network of that name on every node."""
+    Multus's confDir (/etc/cni/multus/net.d) holds a network of that name on every node. Keys are
+    read as the plugins' Go code reads them: in any capitalisation (`"Master"` is the master), the
+    lower-case spelling winning when several are given (libcni hands the plugin its keys sorted)."""
     cid = "nad.config-valid"
     if err := need(snap, cid, "network-attachment-definitions"):
         return err
@@ -151,6 +153,8 @@ REMEDIATION = {
     "wireless": "Use a wired NIC as master (or ipvlan, which shares the NIC's MAC).",
     "mtu": "Lower or drop \"mtu\" in the NAD: it may not exceed the master's MTU.",
     "device-missing": "Name a device every node has, or restrict the workloads to the nodes that have it.",
+    "device-netns-local": "Name a physical NIC (or a VF) for host-device; for a bridge or bond use macvlan or bridge "
+                          "with it as master instead.",
     "not-bridge": "Name a bridge (\"bridge\") that is not an existing NIC, e.g. br-lan, and enslave the NIC to it.",
 }
 

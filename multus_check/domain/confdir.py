@@ -19,6 +19,7 @@ from typing import Any
 from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, k3s_info, multus_deployment
 from multus_check.domain.cniconf import ConfigError, parse_multus_config
+from multus_check.domain.gotypes import go_get
 from multus_check.domain.node import NotCollected, cni_conf_files, listing, multus_files, runtime_dirs
 from multus_check.snapshot.model import NodeFacts, Snapshot
 
@@ -69,7 +70,8 @@ def lookup(facts: NodeFacts, conf_dir: str, name: str) -> Lookup:
         conf, error = _load(text, fname)
         if error:
             return Lookup(conf_dir, file=path, problem=f"Error loading CNI config file {path}: {error}")
-        if conf is not None and conf.get("name") == name:
+        found = conf.get("name") if fname.endswith(".conflist") else go_get(conf or {}, "name")
+        if conf is not None and found == name:
             return Lookup(conf_dir, config=conf, file=path)
     return Lookup(conf_dir, problem=f"no network available in the name {name} in cni dir {conf_dir}")
 
@@ -81,8 +83,9 @@ def _load(text: str, fname: str) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"error parsing configuration: {exc.msg}"
     if not isinstance(conf, dict):
         return None, "error parsing configuration: not a JSON object"
-    if not fname.endswith(".conflist"):
-        return (conf, None) if isinstance(conf.get("type"), str) and conf["type"] else (None, "missing 'type'")
+    if not fname.endswith(".conflist"):  # libcni decodes a single config into a struct: `Type` is its type too
+        ptype = go_get(conf, "type")
+        return (conf, None) if isinstance(ptype, str) and ptype else (None, "missing 'type'")
     if not isinstance(conf.get("name"), str):
         return None, "no name"
     plugins = conf.get("plugins")

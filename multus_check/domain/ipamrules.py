@@ -14,13 +14,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from multus_check.domain.gotypes import IPAddress, IPNetwork, parse_cidr, parse_ip, type_errors
+from multus_check.domain.gotypes import IPAddress, IPNetwork, ListOf, Struct, parse_cidr, parse_ip
 
-STATIC_SCHEMA = {"addresses": "list", "routes": "list", "dns": "object"}
-HOST_LOCAL_SCHEMA = {"ranges": "list", "routes": "list", "dataDir": "string", "resolvConf": "string",
-                     "subnet": "string", "rangeStart": "string", "rangeEnd": "string", "gateway": "string"}
-DHCP_SCHEMA = {"daemonSocketPath": "string", "request": "list", "provide": "list"}
+DNS_STRUCT: Struct = {"nameservers": "string-list", "domain": "string", "search": "string-list",
+                      "options": "string-list"}
+ROUTE_STRUCT: Struct = {"dst": "string", "gw": "string"}  # types.Route: net.IPNet and net.IP, read from strings
+RANGE_STRUCT: Struct = {"rangeStart": "string", "rangeEnd": "string", "subnet": "string", "gateway": "string"}
+#: each IPAM plugin's `ipam` struct (Go field names; `Name` and static's `Address` have no json tag)
+IPAM_STRUCTS: dict[str, Struct] = {
+    "static": {"Name": "string", "type": "string", "routes": ListOf(ROUTE_STRUCT),
+               "addresses": ListOf({"address": "string", "gateway": "string", "Address": "object",
+                                    "Version": "string"}),
+               "dns": DNS_STRUCT},
+    "host-local": {**RANGE_STRUCT, "Name": "string", "type": "string", "routes": ListOf(ROUTE_STRUCT),
+                   "dataDir": "string", "resolvConf": "string", "ranges": ListOf(ListOf(RANGE_STRUCT))},
+    "dhcp": {"type": "string", "daemonSocketPath": "string", "request": "list", "provide": "list"},
+}
 OLD_VERSIONS = ("0.1.0", "0.2.0")  # CNI results of these versions hold one address per family
+#: a resolvConf every Linux node has; any other file multus-check cannot see on the node
+SYSTEM_RESOLV_CONF = "/etc/resolv.conf"
 
 
 @dataclass(frozen=True)
@@ -31,23 +43,25 @@ class Problem:
     message: str
 
 
+def ipam_struct(kind: Any) -> Struct:
+    """The `ipam` struct the IPAM plugin of this type decodes (an unknown type: only its `type`)."""
+    return IPAM_STRUCTS.get(kind, {"type": "string"}) if isinstance(kind, str) else {"type": "string"}
+
+
 def ipam_problems(ipam: dict[str, Any], cni_version: str) -> list[Problem]:
-    """Problems of one plugin's `ipam` section (the IPAM plugin also sees the top-level cniVersion)."""
+    """Problems of one plugin's `ipam` section, decoded with ipam_struct (so free of type errors;
+    the IPAM plugin also sees the top-level cniVersion)."""
     kind = ipam.get("type")
     if kind == "static":
         return _static(ipam, cni_version)
     if kind == "host-local":
         return _host_local(ipam, cni_version)
-    if kind == "dhcp":
-        return [Problem("fail", m) for m in type_errors(ipam, DHCP_SCHEMA, "ipam ")]
     return []
 
 
 def _static(ipam: dict[str, Any], cni_version: str) -> list[Problem]:
-    errors = type_errors(ipam, STATIC_SCHEMA, "ipam ")
-    if errors:
-        return [Problem("fail", m) for m in errors]
     out = [Problem("fail", m) for m in _routes(ipam.get("routes") or [])]
+    out += [Problem("fail", m) for m in _duplicates(ipam.get("addresses") or [])]
     families: list[int] = []
     for entry in ipam.get("addresses") or []:
         address = entry.get("address") if isinstance(entry, dict) else None
@@ -71,6 +85,21 @@ def _static(ipam: dict[str, Any], cni_version: str) -> list[Problem]:
     if cni_version in OLD_VERSIONS and max(families.count(4), families.count(6)) > 1:
         out.append(Problem("fail", f"cniVersion {cni_version} allows one static address per family (`CNI version "
                                    f"{cni_version} does not support more than 1 address per family`)"))
+    return out
+
+
+def _duplicates(entries: list[Any]) -> list[str]:
+    """Addresses the kernel refuses to add twice: IPv4 the same address and prefix, IPv6 the same address."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for entry in entries:
+        parsed = parse_cidr(entry.get("address") if isinstance(entry, dict) else None)
+        if parsed is None:
+            continue
+        key = (parsed[0],) if parsed[0].version == 6 else (parsed[0], parsed[1].prefixlen)
+        if key in seen:
+            out.append(f"static address {entry['address']} is listed twice (`failed to add IP addr ... file exists`)")
+        seen.add(key)
     return out
 
 
@@ -115,13 +144,18 @@ class _Range:
     subnet: IPNetwork
     start: IPAddress
     end: IPAddress
+    gateway: IPAddress | None = None  # host-local's: the range's own, else the subnet's first address
+
+    @property
+    def free(self) -> int:
+        """How many addresses host-local can hand out: the range less the gateway, which it skips."""
+        size = int(self.end) - int(self.start) + 1
+        inside = self.gateway is not None and int(self.start) <= int(self.gateway) <= int(self.end)
+        return size - (1 if inside else 0)
 
 
 def _host_local(ipam: dict[str, Any], cni_version: str) -> list[Problem]:
-    errors = type_errors(ipam, HOST_LOCAL_SCHEMA, "ipam ")
-    if errors:
-        return [Problem("fail", m) for m in errors]
-    out = [Problem("fail", m) for m in _routes(ipam.get("routes") or [])]
+    out = [Problem("fail", m) for m in _routes(ipam.get("routes") or [])] + _resolv_conf(ipam.get("resolvConf"))
     raw_sets: list[Any] = list(ipam.get("ranges") or [])
     if ipam.get("subnet") is not None:
         raw_sets.insert(0, [{k: ipam.get(k) for k in ("subnet", "rangeStart", "rangeEnd", "gateway")}])
@@ -139,6 +173,17 @@ def _host_local(ipam: dict[str, Any], cni_version: str) -> list[Problem]:
     routes = [Problem("fail", m) for m in unreachable_routes(ipam.get("routes") or [], [r.subnet for r in firsts],
                                                              [g for g in gateways if g is not None])]
     return out + routes + _across_sets(sets, cni_version)
+
+
+def _resolv_conf(path: Any) -> list[Problem]:
+    """host-local reads resolvConf on the node at every ADD and fails when it is missing; snapshots
+    do not hold that file, so anything but the system resolver's file is a doubt, not a verdict."""
+    if not path or path == SYSTEM_RESOLV_CONF:
+        return []
+    where = "" if str(path).startswith("/") else " (a relative path: relative to the container runtime's directory)"
+    return [Problem("warn", f"host-local reads resolvConf {path}{where} on the node at every ADD, and fails when it "
+                            f"is missing (`open {path}: no such file or directory`); multus-check cannot see it: make "
+                            "sure it exists on every node")]
 
 
 def _gateway(raw: Any) -> IPAddress | None:
@@ -163,6 +208,10 @@ def _range_set(raw: Any, index: int) -> tuple[list[_Range], list[Problem]]:
         out.append(Problem("fail", f"host-local range set {index} mixes IPv4 and IPv6 (`mixed address families`)"))
     elif _overlap(ranges):
         out.append(Problem("fail", f"host-local range set {index} has overlapping subnets (`subnets ... overlap`)"))
+    elif ranges and len(ranges) == len(raw) and all(r.free <= 0 for r in ranges):
+        out.append(Problem("fail", f"host-local range set {index} holds no address to hand out: its only address is "
+                                   "the gateway, which host-local never gives a pod (`no IP addresses available in "
+                                   "range set`)"))
     return ranges, out
 
 
@@ -193,7 +242,7 @@ def _one_range(item: dict[str, Any], index: int) -> tuple[_Range | None, list[Pr
                                        "reaches it only with an on-link route"))
     if out or start is None or end is None:
         return None, out
-    return _Range(net, start, end), out
+    return _Range(net, start, end, parse_ip(gateway) or net.network_address + 1), out
 
 
 def _bound(value: Any, net: IPNetwork, default: IPAddress) -> IPAddress | None:

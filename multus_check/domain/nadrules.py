@@ -15,8 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from multus_check.domain.gotypes import parse_mac, type_errors, unicast_mac_problem, valid_ifname
-from multus_check.domain.ipamrules import Problem, ipam_problems
+from multus_check.domain.gotypes import (
+    Struct,
+    decode,
+    fold,
+    go_get,
+    parse_mac,
+    type_errors,
+    unicast_mac_problem,
+    valid_ifname,
+)
+from multus_check.domain.ipamrules import DNS_STRUCT, Problem, ipam_problems, ipam_struct
 
 #: every cniVersion some reference-plugin release accepts; anything else is refused by all
 KNOWN_CNI_VERSIONS = ("0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
@@ -26,10 +35,12 @@ BASELINE_CNI_VERSIONS = ("0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0")
 MACVLAN_MODES = ("", "bridge", "private", "vepa", "passthru")
 IPVLAN_MODES = ("", "l2", "l3", "l3s")
 L2_CAPABLE = ("macvlan", "bridge", "host-device")  # ipam optional: an L2-only attachment
-COMMON_SCHEMA = {"cniVersion": "string", "name": "string", "type": "string", "ipam": "object", "dns": "object",
-                 "capabilities": "bool-map", "args": "object", "runtimeConfig": "object"}
-DNS_SCHEMA = {"nameservers": "string-list", "domain": "string", "search": "string-list", "options": "string-list"}
-PLUGIN_SCHEMAS: dict[str, dict[str, str]] = {
+#: the kernel's smallest MTU for an Ethernet-type link (ETH_MIN_MTU); below it rtnetlink refuses the link
+MIN_MTU = 68
+#: containernetworking/cni types.NetConf, plus what the plugins add to every config they read
+COMMON_STRUCT: Struct = {"cniVersion": "string", "name": "string", "type": "string", "capabilities": "bool-map",
+                         "ipam": "object", "dns": DNS_STRUCT, "args": "object", "runtimeConfig": "object"}
+PLUGIN_STRUCTS: dict[str, Struct] = {
     "macvlan": {"master": "string", "mode": "string", "mtu": "int", "mac": "string"},
     "ipvlan": {"master": "string", "mode": "string", "mtu": "int"},
     "vlan": {"master": "string", "vlanId": "int", "mtu": "int"},
@@ -50,9 +61,17 @@ class LinkNeed:
     own_mac: bool = False  # every attachment has its own MAC (macvlan): Wi-Fi drops those frames
 
 
+def _single(conf: dict[str, Any]) -> bool:
+    """Multus runs a config as one plugin when its `type` (any spelling Go matches) is set, else as a list."""
+    value = go_get(conf, "type")
+    return isinstance(value, str) and bool(value)
+
+
 def nad_plugins(conf: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The plugins Multus runs for a config, in order; None when Multus cannot tell (no type/plugins)."""
-    if isinstance(conf.get("type"), str) and conf["type"]:
+    """The plugin entries Multus runs for a config, in order, as written; None when Multus cannot tell
+    (no type/plugins). libcni reads a list's `plugins`, `name` and `cniVersion` from a Go map, so
+    only by those exact names."""
+    if _single(conf):
         return [conf]
     plugins = conf.get("plugins")
     if isinstance(plugins, list) and plugins and all(isinstance(p, dict) for p in plugins):
@@ -60,9 +79,21 @@ def nad_plugins(conf: dict[str, Any]) -> list[dict[str, Any]] | None:
     return None
 
 
+def plugin_view(plugin: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """One plugin entry as the plugin binary and its IPAM plugin decode it (domain/gotypes.decode): keys
+    under their field names, the spelling Go reads winning; and a sentence per value Go cannot decode."""
+    light, _ = decode(plugin, {"type": "string", "ipam": {"type": "string"}})
+    ptype, ipam = light.get("type"), light.get("ipam")
+    ipam_type = ipam.get("type") if isinstance(ipam, dict) else None
+    struct = {**COMMON_STRUCT, **PLUGIN_STRUCTS.get(str(ptype), {}), "ipam": ipam_struct(ipam_type)}
+    view, errors = decode(plugin, struct)
+    return view, errors
+
+
 def cni_version(conf: dict[str, Any]) -> str:
-    """The cniVersion as written ("" when missing); a plugin reads "" as 0.1.0."""
-    value = conf.get("cniVersion")
+    """The cniVersion the plugins get ("" when missing; a plugin reads "" as 0.1.0): a list's exact
+    `cniVersion` (libcni), a single plugin's as its struct decodes it."""
+    value = go_get(conf, "cniVersion") if _single(conf) else conf.get("cniVersion")
     return value if isinstance(value, str) else ""
 
 
@@ -70,7 +101,8 @@ def binaries(conf: dict[str, Any]) -> list[str]:
     """Every plugin binary the config makes the runtime exec: each `type` and its `ipam.type`."""
     out: list[str] = []
     for plugin in nad_plugins(conf) or []:
-        for value in (plugin.get("type"), _ipam(plugin).get("type")):
+        view, _ = plugin_view(plugin)
+        for value in (view.get("type"), _ipam(view).get("type")):
             if isinstance(value, str) and value and value not in out:
                 out.append(value)
     return out
@@ -96,12 +128,11 @@ def config_problems(conf: dict[str, Any]) -> list[Problem]:
 def _structure(conf: dict[str, Any]) -> list[Problem]:
     plugins = nad_plugins(conf)
     if plugins is None:
-        why = ("\"plugins\" is empty or holds a non-object" if isinstance(conf.get("plugins"), list)
-               else "it has neither \"type\" nor \"plugins\"")
-        return [Problem("fail", f"Multus cannot load it: {why} (`delegate must have the 'type' or 'plugin' field`)")]
+        return [Problem("fail", f"Multus cannot load it: {_why_no_plugins(conf)} (`delegate must have the 'type' or "
+                                "'plugin' field`)")]
     out = [Problem("fail", m) for m in type_errors(conf, {"cniVersion": "string", "name": "string"}, "")]
     for i, plugin in enumerate(plugins):
-        if not (isinstance(plugin.get("type"), str) and plugin["type"]):
+        if not _single(plugin):
             out.append(Problem("fail", f"plugin {i} of \"plugins\" has no \"type\" (`missing 'type'`)"))
     version = conf.get("cniVersion")
     if isinstance(version, str) and version and version not in KNOWN_CNI_VERSIONS:
@@ -110,26 +141,46 @@ def _structure(conf: dict[str, Any]) -> list[Problem]:
     return out
 
 
+def _why_no_plugins(conf: dict[str, Any]) -> str:
+    if isinstance(conf.get("plugins"), list):
+        return "\"plugins\" is empty or holds a non-object"
+    spelled = next((k for k in conf if k != "plugins" and fold(k) == fold("plugins")), None)
+    if spelled is not None:
+        return (f"it has no \"type\", and libcni reads a list's \"plugins\" by that exact name, not {spelled!r} "
+                "(`no 'plugins' key`)")
+    return "it has neither \"type\" nor \"plugins\""
+
+
 def plugin_problems(plugin: dict[str, Any], index: int, version: str) -> list[Problem]:
-    """Problems of one plugin entry (its keys' types, its own rules, its IPAM)."""
-    ptype = str(plugin.get("type"))
+    """Problems of one plugin entry (its keys' types, its own rules, its IPAM), judged on the entry as
+    the plugin decodes it: `"MTU"` is its mtu, `"Type"` its type (plugin_view)."""
     # cniVersion and name were checked on the whole config; libcni overwrites them in list entries
-    schema = {k: v for k, v in COMMON_SCHEMA.items() if k not in ("cniVersion", "name")}
-    errors = type_errors(plugin, {**schema, **PLUGIN_SCHEMAS.get(ptype, {})}, "")
-    errors += type_errors(plugin.get("dns") or {}, DNS_SCHEMA, "dns ") if isinstance(plugin.get("dns"), dict) else []
-    errors += type_errors(_ipam(plugin), {"type": "string"}, "ipam ")
+    view, errors = plugin_view({k: v for k, v in plugin.items() if fold(k) not in (fold("cniVersion"), fold("name"))})
     if errors:
         return [Problem("fail", m) for m in errors]
+    ptype = str(view.get("type"))
     rules = {"macvlan": _macvlan, "ipvlan": _ipvlan, "vlan": _vlan, "bridge": _bridge, "host-device": _host_device}
-    out = rules[ptype](plugin, index) if ptype in rules else []
-    ipam_type = _ipam(plugin).get("type")
+    out = rules[ptype](view, index) if ptype in rules else []
+    out += _mtu(view, ptype)
+    ipam_type = _ipam(view).get("type")
     if ptype in L2_CAPABLE and not ipam_type and (version or "0.1.0") in ("0.1.0", "0.2.0"):
         out.append(Problem("fail", f"an L2-only {ptype} (no ipam type) needs cniVersion 0.3.0 or later; with "
                                    f"{version or 'no cniVersion (read as 0.1.0)'} the result cannot be written "
                                    "(`cannot convert: no valid IP addresses`)"))
     if ipam_type:
-        out.extend(ipam_problems(_ipam(plugin), version))
+        out.extend(ipam_problems(_ipam(view), version))
     return out
+
+
+def _mtu(plugin: dict[str, Any], ptype: str) -> list[Problem]:
+    """An MTU the kernel refuses for the new link; 0 (or none) keeps the default, and a negative value is
+    never sent to the kernel (macvlan and vlan refuse it themselves, see their rules)."""
+    mtu = plugin.get("mtu") or 0
+    if ptype not in ("macvlan", "ipvlan", "vlan", "bridge") or not 0 < mtu < MIN_MTU:
+        return []
+    what = "make veth pair" if ptype == "bridge" else f"create {ptype}"
+    return [Problem("fail", f"mtu {mtu} is below {MIN_MTU}, the smallest the kernel takes for an Ethernet link "
+                            f"(`failed to {what}: invalid argument`)")]
 
 
 def _macvlan(plugin: dict[str, Any], _index: int) -> list[Problem]:
@@ -210,7 +261,8 @@ def _host_device(plugin: dict[str, Any], _index: int) -> list[Problem]:
 def link_needs(conf: dict[str, Any]) -> list[LinkNeed]:
     """The host links the NAD's plugins use (for configs without config_problems failures)."""
     out: list[LinkNeed] = []
-    for index, plugin in enumerate(nad_plugins(conf) or []):
+    for index, entry in enumerate(nad_plugins(conf) or []):
+        plugin, _ = plugin_view(entry)
         ptype = plugin.get("type")
         mtu = plugin.get("mtu") if isinstance(plugin.get("mtu"), int) and plugin.get("mtu") else None
         master = plugin.get("master") if isinstance(plugin.get("master"), str) and plugin.get("master") else None

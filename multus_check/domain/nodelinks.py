@@ -5,10 +5,12 @@ vlan look the master up and refuse an MTU above its own (`Link not found`, `inva
 be [0, master MTU(%d)]`); ipvlan refuses a missing master (`failed to lookup master`); an
 omitted macvlan/ipvlan master is the interface of the first default route (`no default route
 interface found`); host-device needs the named device or a link with that MAC (`failed to find
-host device`); bridge refuses a name taken by a link that is not a bridge (`already exists but is
-not a bridge`). A DOWN master is accepted by every plugin, but no frame passes (dhcp then fails
-with `no more tries`), and Wi-Fi drops frames for macvlan's extra MACs (multus-cni.md §6): those
-two fail here on purpose. Pure functions; no I/O.
+host device`), and the kernel never moves loopback, bridge, bond or Open vSwitch devices to
+another namespace (NETIF_F_NETNS_LOCAL: `failed to move link invalid argument`); bridge refuses a
+name taken by a link that is not a bridge (`already exists but is not a bridge`). A DOWN master is
+accepted by every plugin, but no frame passes (dhcp then fails with `no more tries`), and Wi-Fi
+drops frames for macvlan's extra MACs (multus-cni.md §6): those two fail here on purpose. Pure
+functions; no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from multus_check.domain.gotypes import parse_mac
 from multus_check.domain.nadrules import LinkNeed
 from multus_check.domain.node import Interface
 
+#: device types the kernel keeps in their namespace (NETIF_F_NETNS_LOCAL), by their uevent DEVTYPE
+NETNS_LOCAL_DEVTYPES = ("bridge", "bond", "openvswitch")
 MISSING_MASTER_ERROR = {"macvlan": "Link not found", "vlan": "Link not found",
                         "ipvlan": "failed to lookup master \"{name}\": Link not found"}
 
@@ -26,7 +30,7 @@ MISSING_MASTER_ERROR = {"macvlan": "Link not found", "vlan": "Link not found",
 @dataclass(frozen=True)
 class LinkVerdict:
     level: str  # pass | warn | fail
-    kind: str  # ok | no-default-route | missing | down | wireless | mtu | device-missing | default-device | not-bridge | unknown
+    kind: str  # ok | no-default-route | missing | down | wireless | mtu | device-missing | device-netns-local | default-device | not-bridge | unknown
     message: str
     link: str | None = None
 
@@ -80,6 +84,10 @@ def _device(need: LinkNeed, links: dict[str, Interface], default_iface: str | No
     if link is None:
         error = "Link not found" if need.role == "device" else "failed to find physical interface"
         return LinkVerdict("fail", "device-missing", f"{what} matches no link on the node (`failed to find host device: {error}`)")
+    if link.name == "lo" or link.devtype in NETNS_LOCAL_DEVTYPES:
+        kind = "the loopback device" if link.name == "lo" else f"a {link.devtype} device"
+        return LinkVerdict("fail", "device-netns-local", f"{what} is {link.name}, {kind}, which the kernel never moves into "
+                                   "another namespace (`failed to move link invalid argument`)", link.name)
     if link.name == default_iface:
         return LinkVerdict("warn", "default-device", f"{what} is {link.name}, the node's default-route interface: the plugin moves it "
                                    "into the pod and the node loses it", link.name)

@@ -4,7 +4,9 @@ Why it exists: the node data-path probe must exercise the node's own plugins exa
 Multus would, so a failure shows the same error text a pod sandbox would get. Per the CNI
 spec (v0.3.1-1.0.0): CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_PATH in the
 environment, the network config as JSON on stdin, the result or error as JSON on stdout.
-For a conflist, each plugin is called in order with `prevResult` (DEL in reverse order).
+For a conflist, each plugin is called in order with `prevResult` (DEL in reverse order). As
+libcni does, each plugin's config goes on stdin with its keys sorted (libcni re-encodes it from a
+Go map), and a plugin's `type` is read in any capitalisation, as Go's structs read it.
 
 What it touches: it executes plugin binaries, optionally inside a named network namespace
 (`ip netns exec`) so that names like the macvlan `master` resolve there (netns-lab.md §5.1).
@@ -19,6 +21,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from multus_check.domain.gotypes import go_get
 
 log = logging.getLogger(__name__)
 PLUGIN_TIMEOUT = 300.0  # a dhcp IPAM with default daemon flags can block ~208 s (multus-cni.md F9)
@@ -41,31 +45,42 @@ class NetConf:
     @property
     def plugins(self) -> list[dict[str, Any]]:
         """Each plugin's config as it goes on stdin (name and cniVersion inherited from a list)."""
-        entries = self.raw["plugins"] if isinstance(self.raw.get("plugins"), list) else [self.raw]
+        entries = [self.raw] if plugin_type(self.raw) or not isinstance(self.raw.get("plugins"), list) else \
+            self.raw["plugins"]
         return [{**p, "name": self.name, "cniVersion": self.cni_version} for p in entries if isinstance(p, dict)]
 
     @property
     def main(self) -> dict[str, Any]:
-        return self.plugins[0] if self.plugins else {}
+        """The first plugin, its `type` under that name however it was spelled."""
+        return {**self.plugins[0], "type": plugin_type(self.plugins[0])} if self.plugins else {}
 
     @property
     def ipam(self) -> dict[str, Any]:
-        ipam = self.main.get("ipam")
-        return ipam if isinstance(ipam, dict) else {}
+        ipam = go_get(self.main, "ipam")
+        if not isinstance(ipam, dict):
+            return {}
+        return {**ipam, **{k: go_get(ipam, k) for k in ("type", "daemonSocketPath") if go_get(ipam, k) is not None}}
 
     @property
     def master(self) -> str | None:
-        value = self.main.get("master")
+        value = go_get(self.main, "master")
         return str(value) if value else None
 
     def binaries(self) -> list[str]:
         """Every plugin type this config makes the runtime exec: main plugins and their IPAM."""
         names: list[str] = []
         for p in self.plugins:
-            for t in (p.get("type"), (p.get("ipam") or {}).get("type") if isinstance(p.get("ipam"), dict) else None):
+            ipam = go_get(p, "ipam")
+            for t in (plugin_type(p), plugin_type(ipam) if isinstance(ipam, dict) else None):
                 if isinstance(t, str) and t and t not in names:
                     names.append(t)
         return names
+
+
+def plugin_type(plugin: dict[str, Any]) -> str:
+    """The plugin's `type` as Go's struct reads it (`"Type"` too); "" when it has none."""
+    value = go_get(plugin, "type")
+    return value if isinstance(value, str) else ""
 
 
 def parse_netconf(text: str, where: str) -> NetConf:
@@ -77,7 +92,7 @@ def parse_netconf(text: str, where: str) -> NetConf:
     if not isinstance(data, dict):
         raise ValueError(f"{where} must hold a JSON object (a CNI network config)")
     conf = NetConf(data)
-    if not conf.plugins or not all(isinstance(p.get("type"), str) and p.get("type") for p in conf.plugins):
+    if not conf.plugins or not all(plugin_type(p) for p in conf.plugins):
         raise ValueError(f"{where} has no plugin \"type\"; it is not a CNI network config")
     return conf
 
@@ -139,23 +154,23 @@ def _exec(att: Attachment, command: str, plugin: dict[str, Any], binary: str) ->
     argv = [binary] if att.run_in_netns is None else ["ip", "netns", "exec", att.run_in_netns, binary]
     t0 = time.monotonic()
     try:
-        out = subprocess.run(argv, input=json.dumps(plugin), env=att.env(command), capture_output=True, text=True,
+        out = subprocess.run(argv, input=json.dumps(plugin, sort_keys=True), env=att.env(command), capture_output=True, text=True,
                              timeout=PLUGIN_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        return CniCall(str(plugin["type"]), command, -1, time.monotonic() - t0,
+        return CniCall(plugin_type(plugin), command, -1, time.monotonic() - t0,
                        error_msg=f"plugin did not return within {PLUGIN_TIMEOUT:.0f} s")
     except OSError as exc:
-        return CniCall(str(plugin["type"]), command, -1, time.monotonic() - t0, error_msg=f"exec {binary}: {exc}")
+        return CniCall(plugin_type(plugin), command, -1, time.monotonic() - t0, error_msg=f"exec {binary}: {exc}")
     seconds = time.monotonic() - t0
     data = _json_or_none(out.stdout)
     if out.returncode == 0:
-        return CniCall(str(plugin["type"]), command, 0, seconds, result=data, stderr=out.stderr)
+        return CniCall(plugin_type(plugin), command, 0, seconds, result=data, stderr=out.stderr)
     code = data.get("code") if isinstance(data, dict) else None
     msg = str(data.get("msg", "")) if isinstance(data, dict) else (out.stdout.strip() or out.stderr.strip())
     details = str(data.get("details", "")) if isinstance(data, dict) else ""
     if details:
         msg = f"{msg}: {details}"
-    return CniCall(str(plugin["type"]), command, out.returncode, seconds, None,
+    return CniCall(plugin_type(plugin), command, out.returncode, seconds, None,
                    int(code) if isinstance(code, int) else None, msg, out.stderr)
 
 
@@ -196,12 +211,12 @@ def _call(att: Attachment, command: str, plugin: dict[str, Any], prev: dict[str,
     stdin = dict(plugin)
     if prev is not None:
         stdin["prevResult"] = prev
-    binary = find_plugin(str(plugin["type"]), att.cni_path)
+    binary = find_plugin(plugin_type(plugin), att.cni_path)
     if binary is None:
-        call = CniCall(str(plugin["type"]), command, -1, 0.0, error_code=None,
-                       error_msg=find_in_path_error(str(plugin["type"]), att.cni_path))
+        call = CniCall(plugin_type(plugin), command, -1, 0.0, error_code=None,
+                       error_msg=find_in_path_error(plugin_type(plugin), att.cni_path))
     else:
         call = _exec(att, command, stdin, binary)
-    log.debug("CNI %s %s -> rc %s in %.3f s %s", command, plugin["type"], call.rc, call.seconds, call.error_msg)
+    log.debug("CNI %s %s -> rc %s in %.3f s %s", command, plugin_type(plugin), call.rc, call.seconds, call.error_msg)
     att.calls.append(call)
     return call

@@ -34,6 +34,8 @@ DISAGREEMENTS = {
     "master-down": ("stricter", "the plugin creates the link on a DOWN master, but no frame passes: the pod starts "
                                 "with a dead net1 (with dhcp, ADD fails after ~35 s with `no more tries`), so "
                                 "nad.master fails it"),
+    "node-file": ("warns", "host-local reads its resolvConf from the node at every ADD and fails when the file is "
+                           "missing; no snapshot holds that file, so nad.config-valid warns instead of failing"),
     "pod-request": ("warns", "static IPAM without addresses takes them from the pod's `ips` request; this pod asks "
                              "for none, so ADD fails, while nad.config-valid (which cannot know every pod) warns"),
 }

@@ -10,7 +10,9 @@ What Multus and libcni do before a plugin runs is reproduced here independently 
 code (so the comparison is not circular): the confDir lookup of a NAD without spec.config, the
 name injection, `type`/`plugins`, name and cniVersion injected into each plugin of a list,
 prevResult chaining, runtimeConfig for declared capabilities, CNI_ARGS with the K8S_POD_* keys
-and IP/MAC of the pod's request. Two adjustments keep the test inside its own sandbox: a dhcp
+and IP/MAC of the pod's request. Go's structs read a key in any capitalisation (`"Type"` is the
+type), and libcni re-encodes each plugin's config from a Go map before it runs it (`InjectConf`),
+so the plugin gets its keys sorted: that is what goes on stdin here too. Two adjustments keep the test inside its own sandbox: a dhcp
 IPAM talks to the lab's daemon socket, a host-local IPAM keeps its leases in a temporary dir.
 
 Nothing is created in the root namespace; every namespace made here is removed by `teardown`.
@@ -214,22 +216,40 @@ def _from_confdir(name: str, confdir: dict[str, str]) -> dict[str, Any]:
     raise Refused(f"no network available in the name {name} in cni dir /etc/cni/multus/net.d")
 
 
+def struct_field(obj: dict[str, Any], name: str) -> Any:
+    """What a Go struct field `name` gets from a JSON object: encoding/json matches keys without regard
+    to ASCII case, and the last matching key in the text wins."""
+    value = None
+    for key, item in obj.items():
+        if key.lower() == name.lower():
+            value = item
+    return value
+
+
+def plugin_type(entry: Any) -> str:
+    value = struct_field(entry, "type") if isinstance(entry, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def plugin_list(conf: dict[str, Any]) -> list[dict[str, Any]]:
-    """Multus's type-or-plugins rule, then libcni's per-plugin parse, with name/cniVersion injected."""
-    version = conf.get("cniVersion", "")
-    if not isinstance(version, str):
+    """Multus's type-or-plugins rule (its NetConf struct reads `type`), then libcni's per-plugin parse,
+    with name/cniVersion injected. A single config's cniVersion is read by libcni's struct, a list's
+    from a Go map by its exact key."""
+    single = bool(plugin_type(conf))
+    version = struct_field(conf, "cniVersion") if single else conf.get("cniVersion", "")
+    if not isinstance(version, str | None):
         raise Refused("error parsing configuration: cniVersion is not a string")
-    entries: list[Any] = [conf] if isinstance(conf.get("type"), str) and conf["type"] else []
+    entries: list[Any] = [conf] if single else []
     if not entries:
         raw = conf.get("plugins")
         entries = raw if isinstance(raw, list) else []
-        if not entries or not isinstance(entries[0], dict) or not entries[0].get("type"):
+        if not entries or not plugin_type(entries[0]):
             raise Refused("delegate must have the 'type' or 'plugin' field")
     out = []
     for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str) or not entry["type"]:
+        if not plugin_type(entry):
             raise Refused(f"failed to parse plugin config {i}: error parsing configuration: missing 'type'")
-        out.append({**entry, "name": conf.get("name"), "cniVersion": version})
+        out.append({**entry, "name": conf.get("name"), "cniVersion": version or ""})
     return out
 
 
@@ -287,7 +307,7 @@ class CniRunner:
         if not binary or not os.access(path, os.X_OK):
             return False, (f'failed to find plugin "{binary}" in path [{CNI_PATH}]' if binary
                            else "no plugin name provided"), None
-        out = subprocess.run(["ip", "netns", "exec", self.node_ns, path], input=json.dumps(stdin),
+        out = subprocess.run(["ip", "netns", "exec", self.node_ns, path], input=json.dumps(stdin, sort_keys=True),
                              env={**env, "CNI_COMMAND": command}, capture_output=True, text=True,
                              timeout=PLUGIN_TIMEOUT, check=False)
         try:
@@ -304,7 +324,7 @@ class CniRunner:
         prev = None
         for plugin in plugins:
             stdin = {**plugin, **({"prevResult": prev} if prev is not None else {})}
-            ok, message, result = self._exec("ADD", str(plugin["type"]), stdin, env)
+            ok, message, result = self._exec("ADD", plugin_type(plugin), stdin, env)
             found = UNSUPPORTED.search(message)
             if not ok and found and found.group(1) in self.unsupported:
                 ok, message, result = self._ipam_only(stdin, env, found.group(1))
@@ -333,7 +353,7 @@ class CniRunner:
         errors = []
         for plugin in reversed(plugins):
             stdin = {**plugin, **({"prevResult": prev} if prev is not None else {})}
-            ok, message, _ = self._exec("DEL", str(plugin["type"]), stdin, env)
+            ok, message, _ = self._exec("DEL", plugin_type(plugin), stdin, env)
             if not ok and not UNSUPPORTED.search(message):
-                errors.append(f"{plugin['type']}: {message}")
+                errors.append(f"{plugin_type(plugin)}: {message}")
         return "; ".join(errors)

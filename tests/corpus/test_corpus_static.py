@@ -52,4 +52,4 @@ def test_the_checks_fail_exactly_the_nads_the_real_plugin_refuses(case: Case) ->
 def test_an_intended_disagreement_is_a_failure_that_names_the_real_risk(case: Case) -> None:
     found = verdicts(case, synthetic_facts(profile(case.node), case.confdir))
     text = " ".join(m for status, messages in found.values() if status in ("fail", "warn") for m in messages)
-    assert {"master-down": "no frame passes", "pod-request": "`ips`"}[str(case.disagree)] in text
+    assert {"master-down": "no frame passes", "pod-request": "`ips`", "node-file": "resolvConf"}[str(case.disagree)] in text
