@@ -102,6 +102,11 @@ EXAMPLES = {  # exact messages from multus-cni.md §4 and netns-lab.md §4
     "F40": "Multus: [default/plex-0/4f6c]: error setting default gateway: SetDefaultGW: Error getting link Link not found",
     "F41": 'error adding container to network "macvlan-lan": error calling DHCP.Allocate: address already in use',
     "F42": 'error adding container to network "ipvlan-lan": failed to create ipvlan: operation not supported',
+    # F43-F45: what Debian 1.1.1's plugins printed in throwaway namespaces (audit 10 item 3; the corpus NADs
+    # mut-macvlan-mac-multicast, mut-macvlan-mtu-67, mut-bridge-mtu-50, mut-hostdevice-lo hold them)
+    "F43": 'error adding container to network "lan": failed to create macvlan: cannot assign requested address',
+    "F44": 'error adding container to network "lan": failed to create macvlan: invalid argument',
+    "F45": 'error adding container to network "lan": failed to move link invalid argument',
 }
 
 
@@ -121,6 +126,19 @@ def test_known_failure_catalog_recognises_the_real_messages(fid: str) -> None:
 def test_catalog_patterns_are_anchored_on_the_text_that_names_the_cause(message: str, fid: str) -> None:
     hit = match(message)
     assert hit is not None and hit.id == fid, hit
+
+
+@pytest.mark.parametrize(("message", "fid"), [
+    ("failed to create macvlan: cannot assign requested address", "F43"),  # a multicast MAC, not a busy master
+    ("failed to create macvlan: invalid argument", "F44"),  # mtu below 68, not a busy master
+    ('failed to create bridge "br9": could not add "br9": invalid argument', "F44"),
+    ("failed to create macvlan: device or resource busy", "F23"),
+    ("failed to create macvlan: operation not supported", "F23"),
+])
+def test_a_refused_macvlan_is_mapped_by_the_errno_that_names_the_cause(message: str, fid: str) -> None:
+    hit = match('error adding container to network "lan": ' + message)
+    assert hit is not None and hit.id == fid, hit
+    assert match('error adding container to network "lan": failed to create macvlan: no buffer space available') is None
 
 
 def test_a_link_lookup_elsewhere_is_not_taken_for_a_missing_master() -> None:

@@ -102,7 +102,7 @@ CATALOG: tuple[KnownFailure, ...] = (
        "the NAD's master interface (macvlan, ipvlan) does not exist on this node", "nad.master",
        "Use per-node NADs, rename NICs, or omit master."),
     _k("F21", r"invalid MTU \d+, must be \[0, master MTU",
-       "the NAD's mtu exceeds the master's MTU", "nad.config-valid", "Lower or remove mtu in the NAD."),
+       "the NAD's mtu exceeds the master's MTU", "nad.master", "Lower or remove mtu in the NAD."),
     _k("F22", r'unknown macvlan mode: "', "invalid macvlan mode in the NAD", "nad.config-valid",
        "Use bridge, private, vepa or passthru."),
     _k("F33", r'unknown ipvlan mode: "', "invalid ipvlan mode in the NAD", "nad.config-valid",
@@ -134,8 +134,21 @@ CATALOG: tuple[KnownFailure, ...] = (
        "the release it runs, e.g. update on pods/status)", "multus.installed",
        "Apply the ClusterRole `multus` of the Multus release you run (pods and pods/status: get, list, "
        "update, watch) and check that the ClusterRoleBinding names the ServiceAccount in the message."),
-    _k("F23", r"failed to create macvlan: ", "the kernel refused the macvlan (master busy or unsupported)",
-       "nad.master", "Use one link type (macvlan or ipvlan) per master."),
+    _k("F23", r"failed to create macvlan: (?:device or resource busy|operation not supported)",
+       "the kernel refused the macvlan on its master: the master already carries ipvlan (busy) or is a link type "
+       "that cannot host macvlan", "nad.master", "Use one link type (macvlan or ipvlan) per master, on a NIC."),
+    _k("F43", r"failed to create macvlan: cannot assign requested address",
+       "the MAC requested for net1 (the pod annotation's \"mac\", or the NAD's mac) is a multicast or all-zero "
+       "address, which no link may have", "nad.config-valid",
+       "Request a unicast MAC: the first octet even, e.g. a locally administered 02:xx:xx:xx:xx:xx."),
+    _k("F44", r'failed to (?:create (?:macvlan|ipvlan|vlan)|make veth pair): invalid argument'
+       r'|could not add "[^"]*": invalid argument',
+       "the kernel refused the new link's settings: an mtu below 68 in the NAD, or a master that cannot carry it "
+       "(the loopback device)", "nad.config-valid",
+       "Drop \"mtu\" from the NAD or set at least 68 (at most the master's MTU), and name a NIC as master."),
+    _k("F45", r"failed to move link invalid argument",
+       "host-device names a device the kernel never moves into another namespace (loopback, a bridge, a bond)",
+       "nad.master", "Name a physical NIC (or a VF) as the host-device \"device\"."),
     _k("F24", r"no IP addresses available in range set",
        "host-local IPAM pool exhausted", "nad.config-valid", "Enlarge the range or switch to dhcp IPAM."),
     _k("F25", r"failed to unmarshal Spec\.Config",

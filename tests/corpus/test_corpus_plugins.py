@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from multus_check.domain.known_failures import match
 from multus_check.lab import daemons, lab
 from multus_check.snapshot.model import NodeFacts
 from tests.corpus import mirror
-from tests.corpus.cases import DISAGREEMENTS, Case, all_cases, nodes_doc, static_fails, verdicts
+from tests.corpus.cases import CHECKS, DISAGREEMENTS, Case, all_cases, nodes_doc, static_fails, verdicts
 from tests.corpus.conftest import SUMMARY
 
 pytestmark = pytest.mark.lab
@@ -179,3 +180,13 @@ def test_every_namespace_the_differential_made_is_gone_and_the_root_namespace_is
     assert differential.left == []
     assert mirror.namespaces(differential.run) == []
     assert differential.root_links[1] == differential.root_links[0]
+
+
+@pytest.mark.parametrize("case", [c for c in RUN if c.plugin == "refuses" and not c.disagree], ids=lambda c: c.name)
+def test_the_catalog_entry_for_the_real_refusal_names_a_check_that_fails_that_nad(differential: Differential,
+                                                                                  case: Case) -> None:
+    outcome = differential.outcomes[case.name]
+    known = match(f'failed (add): error adding container to network "lan": {outcome.message}')
+    failing = {CHECKS[key] for key, (status, _) in differential.static[case.name].items() if status == "fail"}
+    owners = {"nad.config-valid", "plugins.present"} if known and known.id == "F32" else {known.check if known else ""}
+    assert known is None or owners & failing, (outcome.message, known.id, known.check, failing)

@@ -6,10 +6,24 @@ from __future__ import annotations
 
 import pytest
 
-from tests.corpus.cases import DISAGREEMENTS, Case, all_cases, nodes_doc, profile, static_fails, synthetic_facts, verdicts
+from multus_check.domain.known_failures import KnownFailure, match
+from tests.corpus.cases import (
+    CHECKS,
+    DISAGREEMENTS,
+    Case,
+    all_cases,
+    nodes_doc,
+    profile,
+    static_fails,
+    synthetic_facts,
+    verdicts,
+)
 
 CASES = all_cases()
 RUN = [c for c in CASES if c.plugin != "not-run"]
+#: refused corpus NADs whose recorded error the event catalog knows, as a sandbox event would carry it
+KNOWN = [(c, k) for c in RUN if c.plugin == "refuses" and not c.disagree
+         and (k := match(f'failed (add): error adding container to network "lan": {c.error}')) is not None]
 
 
 def test_the_corpus_holds_at_least_60_nads_each_naming_its_source_and_node() -> None:
@@ -53,3 +67,11 @@ def test_an_intended_disagreement_is_a_failure_that_names_the_real_risk(case: Ca
     found = verdicts(case, synthetic_facts(profile(case.node), case.confdir))
     text = " ".join(m for status, messages in found.values() if status in ("fail", "warn") for m in messages)
     assert {"master-down": "no frame passes", "pod-request": "`ips`", "node-file": "resolvConf"}[str(case.disagree)] in text
+
+
+@pytest.mark.parametrize(("case", "known"), KNOWN, ids=lambda x: x.name if isinstance(x, Case) else x.id)
+def test_the_catalog_entry_for_a_plugins_refusal_names_a_check_that_fails_that_nad(case: Case, known: KnownFailure) -> None:
+    found = verdicts(case, synthetic_facts(profile(case.node), case.confdir))
+    failing = {CHECKS[key] for key, (status, _) in found.items() if status == "fail"}
+    owners = {"nad.config-valid", "plugins.present"} if known.id == "F32" else {known.check}  # a version no plugin / this node's
+    assert owners & failing, (known.id, known.check, failing)
