@@ -173,3 +173,39 @@ def test_an_unparsable_ipv6network_fails_as_flanneld_refuses_the_whole_config() 
     (f,) = run_checks(dual_stack({**NET, "IPv6Network": "fd00:42::/999"}, {}),
                       include=["flannel.network-contains-pod-cidrs"])
     assert f.status is Status.FAIL and "is not an IPv6 CIDR" in f.message
+
+
+def ipv6_only(net_conf: dict[str, Any], v6: dict[str, str]) -> Snapshot:
+    snap = dual_stack(net_conf, {})
+    for obj in snap.kind("Node"):
+        obj["spec"]["podCIDR"] = v6.get(obj["metadata"]["name"], "")
+        obj["spec"]["podCIDRs"] = [v6[obj["metadata"]["name"]]] if obj["metadata"]["name"] in v6 else []
+    snap.invalidate()
+    return snap
+
+
+V6_ONLY = {"EnableIPv4": False, "EnableIPv6": True, "IPv6Network": "fd42::/56", "Backend": {"Type": "vxlan"}}
+
+
+def test_an_ipv6_only_flannel_needs_no_network_and_judges_the_ipv6_podcidrs() -> None:
+    cidrs = {"k3s-server": "fd42::/64", "k3s-agent-1": "fd42:0:0:1::/64", "k3s-agent-2": "fd43::/64"}
+    got = by_subject(ipv6_only(V6_ONLY, cidrs), "flannel.network-contains-pod-cidrs")
+    assert got["node/k3s-server"].status is Status.PASS and "flannel runs IPv6 only" in got["node/k3s-server"].message
+    assert got["node/k3s-agent-2"].status is Status.FAIL and "IPv6 podCIDR fd43::/64 lies outside" in got["node/k3s-agent-2"].message
+    got = by_subject(ipv6_only(V6_ONLY, {"k3s-server": "fd42::/64"}), "flannel.network-contains-pod-cidrs")
+    assert got["node/k3s-agent-1"].status is Status.FAIL and "no IPv6 podCIDR" in got["node/k3s-agent-1"].message
+
+
+def test_an_ipv6_only_flannel_is_not_taken_for_a_broken_ipv4_config_by_the_cidr_checks() -> None:
+    snap = ipv6_only(V6_ONLY, {"k3s-server": "fd42::/64", "k3s-agent-1": "fd42:0:0:1::/64", "k3s-agent-2": "fd42:0:0:2::/64"})
+    found = {f.check: f for f in run_checks(snap, include=["cidr.*"])}
+    assert found["cidr.supernet-safety"].status is Status.SKIP
+    routing = found["cidr.service-routing"]
+    assert routing.status is Status.ERROR and "IPv6 only" in routing.message and "unknown" not in routing.message
+
+
+@pytest.mark.parametrize(("conf", "says"), [({**V6_ONLY, "EnableIPv6": False}, "without EnableIPv6"),
+                                            ({**V6_ONLY, "IPv6Network": "10.0.0.0/8"}, "is not an IPv6 CIDR")])
+def test_ipv4_disabled_without_a_usable_ipv6_network_fails(conf: dict[str, Any], says: str) -> None:
+    (f,) = run_checks(ipv6_only(conf, {"k3s-server": "fd42::/64"}), include=["flannel.network-contains-pod-cidrs"])
+    assert f.status is Status.FAIL and says in f.message

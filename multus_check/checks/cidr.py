@@ -14,6 +14,7 @@ from multus_check.domain.cluster import (
     cluster_dns_ip,
     flannel_cni_conf,
     flannel_network,
+    ipv6_only,
     k3s_info,
     kubernetes_service_ip,
     multus_pods,
@@ -46,6 +47,11 @@ def service_routing(snap: Snapshot) -> list[Finding]:
         "kubernetes_service_ip": kubernetes_service_ip(snap),
         "flannel_network": str(net.value) if net.value else None, "flannel_network_source": net.source,
     }
+    if ipv6_only(net):
+        return [finding(SR, Status.ERROR, CLUSTER, f"Could not evaluate: flannel runs IPv6 only ({net.source} sets "
+                        "EnableIPv4 false), and this check judges the IPv4 Service routes; check by hand that the IPv6 "
+                        "Service CIDR is routed via eth0 in a Multus pod (`ip -6 route get <service IP>`).",
+                        "Run `ip -6 route get <cluster DNS IP>` in a pod with net1; it must say `dev eth0`.", **ev)]
     if net.value is None:
         return [finding(SR, Status.ERROR, CLUSTER, f"Could not evaluate: flannel's Network is unknown ({net.problem}).",
                         "Fix flannel's net-conf.json first (see flannel.network-contains-pod-cidrs).", **ev)]
@@ -181,6 +187,10 @@ def supernet_safety(snap: Snapshot) -> list[Finding]:
     if err := need(snap, cid, "nodes", "configmaps", "pods"):
         return err
     net = flannel_network(snap)
+    if ipv6_only(net):
+        return [finding(cid, Status.SKIP, CLUSTER, f"flannel runs IPv6 only ({net.source} sets EnableIPv4 false): it has "
+                        "no IPv4 Network that could swallow a LAN subnet; an IPv6Network overlapping the LAN's IPv6 "
+                        "prefix is not judged.")]
     if net.value is None:
         return [finding(cid, Status.ERROR, CLUSTER, f"Could not evaluate: flannel's Network is unknown ({net.problem}).",
                         "Fix flannel's net-conf.json first (see flannel.network-contains-pod-cidrs).")]

@@ -17,6 +17,7 @@ from multus_check.domain.cluster import (
     flannel_daemonset,
     flannel_daemonsets,
     flannel_network,
+    ipv6_only,
     k3s_info,
 )
 from multus_check.domain.cniconf import ConfigError, is_flannel, parse_json_object, parse_multus_config
@@ -244,6 +245,9 @@ def flannel_network_contains_pod_cidrs(snap: Snapshot) -> list[Finding]:
     if err := need(snap, cid, "nodes", "configmaps"):
         return err
     net = flannel_network(snap)
+    if ipv6_only(net):
+        return [_judge_ipv6_only(cid, k8s.name(node), k8s.pod_cidrs(node), net) for node in snap.kind("Node")] or \
+            [finding(cid, Status.ERROR, CLUSTER, "Could not evaluate: the snapshot has no Node objects.", "Collect nodes.")]
     if net.value is None:
         status = Status.FAIL if flannel_configmap(snap) is not None or net.source else Status.ERROR
         return [finding(cid, status, CLUSTER, f"flannel's Network cannot be read: {net.problem}.",
@@ -295,6 +299,23 @@ def _judge_pod_cidrs(cid: str, name: str, cidrs: list[str], net: Sourced) -> Fin
     off = "" if enabled else " (EnableIPv6 is false: flannel gives pods no IPv6 address)"
     return finding(cid, Status.PASS, subject, f"{inside}, and its IPv6 podCIDR {', '.join(map(str, v6))} inside "
                    f"IPv6Network {v6net}{off}.", **ev)
+
+
+def _judge_ipv6_only(cid: str, name: str, cidrs: list[str], net: Sourced) -> Finding:
+    """IPv6-only flannel ("EnableIPv4": false) judges only the nodes' IPv6 podCIDRs, against IPv6Network."""
+    v6net = net.extra["ipv6_network"]
+    ev: dict[str, Any] = {"network": None, "network_source": net.source, "pod_cidrs": cidrs,
+                          "ipv6_network": str(v6net), "enable_ipv4": False}
+    v6 = [n for n in (try_net(c) for c in cidrs) if n is not None and n.version == 6]
+    if not v6:
+        return finding(cid, Status.FAIL, f"node/{name}", f"Node {name} has no IPv6 podCIDR, but flannel runs IPv6 only "
+                       f"(EnableIPv4 false): flanneld cannot take a lease for it.", FIX_IPV6, **ev)
+    if outside := [n for n in v6 if not contains(v6net, n)]:
+        return finding(cid, Status.FAIL, f"node/{name}", f"Node {name}'s IPv6 podCIDR {outside[0]} lies outside flannel "
+                       f"IPv6Network {v6net}: flanneld exits with `subnet \"{v6net}\" specified in the flannel net config "
+                       f"doesn't contain \"{outside[0]}\" IPv6 PodCIDR of the \"{name}\" node`.", FIX_IPV6, **ev)
+    return finding(cid, Status.PASS, f"node/{name}", f"Node {name}'s IPv6 podCIDR {', '.join(map(str, v6))} lies inside "
+                   f"flannel IPv6Network {v6net} (flannel runs IPv6 only).", **ev)
 
 
 def _ipv6_unconfigured(cid: str, subject: str, name: str, cidr: Net, enabled: bool, ev: dict[str, Any]) -> Finding:

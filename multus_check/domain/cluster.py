@@ -252,7 +252,8 @@ def flannel_configmap(snap: Snapshot) -> dict[str, Any] | None:
 
 def flannel_network(snap: Snapshot) -> Sourced:
     """flannel's `Network`: kube-flannel-cfg net-conf.json, else the nodes' files (k3s embedded).
-    `extra` holds the IPv6 side: `ipv6_network` (a Net or None), `ipv6_raw` and `enable_ipv6`."""
+    `extra` holds the IPv6 side: `ipv6_network` (a Net or None), `ipv6_raw` and `enable_ipv6`; an
+    IPv6-only flannel has no Network and no problem (`ipv6_only`)."""
     return cached(snap, "flannel-network", _flannel_network)
 
 
@@ -278,6 +279,9 @@ def _flannel_network(snap: Snapshot) -> Sourced:
             if net is not None:
                 return Sourced(net, f"node {name}: /run/flannel/subnet.env FLANNEL_NETWORK",
                                extra=_ipv6_side(m6.group(1) if m6 else None, m6 is not None))
+            if m is None and m6 is not None and try_net(m6.group(1)) is not None:  # flannel writes no FLANNEL_NETWORK
+                return Sourced(None, f"node {name}: /run/flannel/subnet.env FLANNEL_IPV6_NETWORK",
+                               extra={"ipv4": False, **_ipv6_side(m6.group(1), True)})
     return Sourced(None, "", "no kube-flannel-cfg ConfigMap and no flannel net-conf.json or subnet.env on any node")
 
 
@@ -287,6 +291,8 @@ def _parse_net_conf(text: str, where: str) -> Sourced:
     except ConfigError as exc:
         return Sourced(None, where, f"{exc} (flanneld exits with `error parsing subnet config`)")
     value = next((v for k, v in conf.items() if k.lower() == "network"), None)
+    if next((v for k, v in conf.items() if k.lower() == "enableipv4"), True) is False:
+        return _ipv6_only(conf, where)
     if value is None:
         return Sourced(None, where, f"{where} has no Network (flanneld: `ipv4 mode requested but no ipv4 network provided`)")
     net = try_net(value)
@@ -299,6 +305,24 @@ def _parse_net_conf(text: str, where: str) -> Sourced:
                        "`error parsing subnet config`)")
     enable6 = next((v for k, v in conf.items() if k.lower() == "enableipv6"), False) is True
     return Sourced(net, where, extra={"raw": value, **_ipv6_side(raw6, enable6)})
+
+
+def _ipv6_only(conf: dict[str, Any], where: str) -> Sourced:
+    """net-conf.json with "EnableIPv4": false: flannel runs IPv6 only, from IPv6Network, and needs no
+    Network (flannel-k3s.md §1.1, ParseConfig). The value is None and `extra["ipv4"]` False."""
+    raw6 = next((v for k, v in conf.items() if k.lower() == "ipv6network"), None)
+    side = _ipv6_side(raw6, next((v for k, v in conf.items() if k.lower() == "enableipv6"), False) is True)
+    if not side["enable_ipv6"]:
+        return Sourced(None, where, f"{where} sets EnableIPv4 false without EnableIPv6: flannel has no network to run")
+    if side["ipv6_network"] is None:
+        return Sourced(None, where, f"{where} runs IPv6 only (EnableIPv4 false), but its IPv6Network {raw6!r} is not an "
+                                    "IPv6 CIDR")
+    return Sourced(None, where, extra={"ipv4": False, **side})
+
+
+def ipv6_only(net: Sourced) -> bool:
+    """flannel runs IPv6 only: no IPv4 Network, and that is no problem (see _ipv6_only)."""
+    return net.value is None and net.problem is None and net.extra.get("ipv4") is False
 
 
 def _ipv6_side(raw: object, enabled: bool) -> dict[str, Any]:

@@ -70,8 +70,7 @@ def lookup(facts: NodeFacts, conf_dir: str, name: str) -> Lookup:
         conf, error = _load(text, fname)
         if error:
             return Lookup(conf_dir, file=path, problem=f"Error loading CNI config file {path}: {error}")
-        found = conf.get("name") if fname.endswith(".conflist") else go_get(conf or {}, "name")
-        if conf is not None and found == name:
+        if conf is not None and (conf.get("name") if fname.endswith(".conflist") else go_get(conf, "name")) == name:
             return Lookup(conf_dir, config=conf, file=path)
     return Lookup(conf_dir, problem=f"no network available in the name {name} in cni dir {conf_dir}")
 
