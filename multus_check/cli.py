@@ -166,7 +166,7 @@ def _setup_logging(verbose: int) -> None:
 
 def load_or_collect(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """The snapshot to judge, and a description of where it came from."""
-    if args.snapshot:
+    if args.snapshot is not None:  # "" too: an unset $SNAP must not turn into a live run
         from multus_check.snapshot import load_snapshot
 
         snap = load_snapshot(args.snapshot)

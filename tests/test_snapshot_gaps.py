@@ -68,3 +68,22 @@ def test_a_snapshot_json_that_records_nothing_as_read_still_loads_and_says_why_e
     assert {f.status for f in findings} == {Status.ERROR}
     assert any("forbidden by RBAC: cannot list anything" in f.message for f in findings)
     assert os.path.exists(tmp_path / "snapshot.json")
+
+
+# --- item 6: an empty --snapshot ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_snapshot_path_is_exit_2_never_a_live_run(tmp_path: Path, value: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import multus_check.collect.live as live
+
+    def no_live_run(*_args: object) -> None:
+        raise AssertionError("an empty --snapshot started a live collection")
+
+    monkeypatch.setattr(live, "collect_cluster", no_live_run)
+    monkeypatch.chdir(copy_fixture(tmp_path))  # and never the current directory either
+    code, out, err = run_cli(["--snapshot", value, "--report-dir", str(tmp_path / "r")])
+    assert code == 2 and out == "" and err.splitlines() == [
+        "multus-check: error: the snapshot path is empty (an unset variable?); name a snapshot directory, or leave "
+        "--snapshot out to check the live cluster"]

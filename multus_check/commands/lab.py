@@ -81,14 +81,13 @@ def lab_node_args(args: argparse.Namespace, state: Any) -> argparse.Namespace:
 
 def _run(args: argparse.Namespace) -> int:
     from multus_check.cli import check_selection, emit
-    from multus_check.commands.node import node_results, sigterm_as_interrupt
+    from multus_check.commands.node import node_results
     from multus_check.lab import lab
     from multus_check.model import Severity
     from multus_check.report.output import check_destinations
 
     check_selection(args)
     check_destinations(args)
-    sigterm_as_interrupt()
     t0 = time.monotonic()
     with spinning(f"lab {args.name}: coming up"):
         report = lab.up(args.name, args.subnet, tuple(args.breaks))

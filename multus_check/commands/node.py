@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from multus_check.errors import UsageError
@@ -76,22 +74,8 @@ def run(args: argparse.Namespace) -> int:
     check_destinations(args)
     if os.geteuid() != 0:
         raise UsageError("`multus-check node` must run as root (it creates a network namespace and runs CNI plugins)")
-    sigterm_as_interrupt()
-    results = node_results(args)
+    results = node_results(args)  # SIGTERM and Ctrl-C unwind through multus_check.signals (cli.main): 143/130
     return emit(results, args, Severity(args.fail_on))
-
-
-def sigterm_as_interrupt() -> None:
-    """Let SIGTERM unwind like Ctrl-C, so the `finally` blocks remove what was created."""
-
-    main_pid = os.getpid()
-
-    def _raise(signum: int, _frame: FrameType | None) -> None:
-        if os.getpid() != main_pid:  # a forked helper (pyroute2, the probe): just end it
-            os._exit(128 + signum)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _raise)
 
 
 def node_results(args: argparse.Namespace, notes: list[str] | None = None) -> Any:

@@ -4,19 +4,35 @@ Order: `--kubeconfig`, then `KUBECONFIG` (a `:`-separated list is merged, as kub
 then `~/.kube/config`, then the in-cluster service account. `--context` picks a context.
 Reads only kubeconfig files and the service-account mount; never writes them back. Every file is
 checked before the client library reads it (readable, text, YAML within the alias bound, the shape of
-a kubeconfig), so a broken one is one line naming the file and the cause, never a traceback.
+a kubeconfig and the types of the fields the client reads), so a broken one is one line naming the
+file and the cause, never a traceback. A `proxy-url` must be one the client can use (http, https,
+socks5, socks4; SOCKS through PySocks, as kubectl supports it).
+
+May also touch: the credential plugins a kubeconfig names (`users[].user.exec`). The client library
+runs them without a time limit and leaves them running when the run is interrupted; here each run is
+bounded (EXEC_PLUGIN_TIMEOUT, longer when it may ask a person at a terminal) and the plugin, with
+every process it started, is ended when it overruns or the run is interrupted (Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
 import stat
+import subprocess
+import time
+import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from kubernetes import client, config
+from kubernetes.config import exec_provider
 from kubernetes.config.config_exception import ConfigException
 
 from multus_check import safeyaml
@@ -27,6 +43,20 @@ IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 MAX_KUBECONFIG_BYTES = 16 << 20
 #: what the client library may raise on a file that passed our checks but still surprises it
 _CLIENT_ERRORS = (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError, yaml.YAMLError)
+#: seconds a credential plugin may take (kubectl waits forever; a CI run should not); one that may ask a
+#: person at a terminal (a browser or device-code login) gets INTERACTIVE_EXEC_PLUGIN_TIMEOUT
+EXEC_PLUGIN_TIMEOUT = 60.0
+INTERACTIVE_EXEC_PLUGIN_TIMEOUT = 300.0
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h", "socks4", "socks4a")
+#: the types of the kubeconfig fields the client library reads (clientcmd's names), per entry kind
+FIELD_TYPES: dict[str, dict[str, type]] = {
+    "cluster": {"server": str, "proxy-url": str, "certificate-authority": str, "certificate-authority-data": str,
+                "insecure-skip-tls-verify": bool, "tls-server-name": str},
+    "user": {"token": str, "tokenFile": str, "client-certificate": str, "client-certificate-data": str,
+             "client-key": str, "client-key-data": str, "username": str, "password": str, "exec": dict,
+             "auth-provider": dict},
+    "context": {"cluster": str, "user": str, "namespace": str},
+}
 
 
 @dataclass(frozen=True)
@@ -79,14 +109,62 @@ def _kubeconfig_target(source: str, context: str | None) -> Target:
         check_kubeconfig_file(path)
     cfg = client.Configuration()
     try:
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=source, context=context, client_configuration=cfg, persist_config=False
-        )
+        with _credential_errors() as errors:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=source, context=context, client_configuration=cfg, persist_config=False
+            )
         active = context or _current_context(source)
     except _CLIENT_ERRORS as exc:
         raise UsageError(f"kubeconfig {source} is unusable: {_one_line(exc)}") from exc
+    if errors:  # kubectl stops here too ("getting credentials: exec: ...")
+        raise UsageError(f"kubeconfig {source}: getting credentials failed: {errors[0]}")
     where = f"context {active!r} of {source}" if active else source
+    problem = proxy_problem(cfg.proxy)
+    if problem:
+        raise UsageError(f"kubeconfig {source}: proxy-url {cfg.proxy!r} {problem}")
     return Target(cfg, where, active)
+
+
+def proxy_problem(proxy: Any) -> str | None:
+    """Why the client cannot use this proxy URL (None: no proxy, or a usable one)."""
+    if not proxy:
+        return None
+    if not isinstance(proxy, str):
+        return "is not a URL string"
+    scheme = urlsplit(proxy).scheme.lower()
+    if scheme not in PROXY_SCHEMES:
+        return f"has the scheme {scheme or '(none)'!r}; use one of {', '.join(PROXY_SCHEMES)}"
+    if scheme.startswith("socks"):
+        try:
+            import socks  # type: ignore[import-untyped]  # noqa: F401  (PySocks: urllib3's SOCKS support)
+        except ImportError:
+            return "is a SOCKS proxy, and this installation lacks PySocks (`pip install 'urllib3[socks]'`)"
+    return None
+
+
+class _Collect(logging.Filter):
+    """Takes the client library's own error lines about credentials (it logs a failed credential plugin
+    and goes on without credentials) so that they become one line of ours."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.module == "kube_config":
+            self.messages.append(" ".join(record.getMessage().split()))
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _credential_errors() -> Iterator[list[str]]:
+    collect = _Collect()
+    logging.getLogger().addFilter(collect)
+    try:
+        yield collect.messages
+    finally:
+        logging.getLogger().removeFilter(collect)
 
 
 def _current_context(source: str) -> str | None:
@@ -153,9 +231,22 @@ def _shape_problem(doc: Any) -> str | None:
             body = entry.get(key[:-1])
             if body is not None and not isinstance(body, dict):
                 return f"{key}[{i}].{key[:-1]} is a {_type_name(body)}; expected a mapping"
+            problem = _field_problem(body, key[:-1], f"{key}[{i}].{key[:-1]}") if isinstance(body, dict) else None
+            if problem:
+                return problem
     current = doc.get("current-context")
     if current is not None and not isinstance(current, str):
         return f"current-context is a {_type_name(current)}; expected a context name"
+    return None
+
+
+def _field_problem(body: dict[str, Any], kind: str, where: str) -> str | None:
+    """A field the client reads with another type than it expects (proxy-url: 5, server: [..])."""
+    for name, expected in FIELD_TYPES[kind].items():
+        value = body.get(name)
+        if value is not None and not isinstance(value, expected):
+            wanted = {str: "a string", bool: "true or false", dict: "a mapping"}[expected]
+            return f"{where}.{name} is a {_type_name(value)}; expected {wanted}"
     return None
 
 
@@ -174,3 +265,49 @@ def _os_reason(exc: OSError) -> str:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# --- credential plugins, bounded --------------------------------------------------------------------
+
+
+class _BoundedPopen(subprocess.Popen[str]):
+    """The client library's credential plugin process (exec_provider.ExecProvider.run), with a limit.
+
+    A plugin that runs without the terminal gets a process group of its own, so ending it ends what it
+    started too. It is ended when it overruns the limit (a ConfigException that says how long it ran,
+    which the loader turns into one line) and when the run is interrupted while waiting for it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.interactive = kwargs.get("stdin") is not None  # the library hands it the terminal then
+        if not self.interactive:
+            kwargs["process_group"] = 0
+        self.limit = INTERACTIVE_EXEC_PLUGIN_TIMEOUT if self.interactive else EXEC_PLUGIN_TIMEOUT
+        self.started = time.monotonic()
+        super().__init__(*args, **kwargs)
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[Any, Any]:
+        try:
+            return super().communicate(input, self.limit if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            self.end()
+            plugin = self.args[0] if isinstance(self.args, list | tuple) and self.args else self.args
+            raise ConfigException(
+                f"exec: the credential plugin {plugin!s} did not finish within {time.monotonic() - self.started:.0f} s "
+                "and was ended (it may wait for a login; run it by hand, e.g. `kubectl get --raw /version`)") from None
+        except BaseException:
+            self.end()
+            raise
+
+    def end(self) -> None:
+        """End the plugin (its process group, when it has its own) and reap it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self.interactive:
+                self.kill()
+            else:
+                os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            super().communicate(timeout=5)
+
+
+#: exec_provider runs `subprocess.Popen(...)`; only that module's name is rebound, nothing else changes
+exec_provider.subprocess = types.SimpleNamespace(Popen=_BoundedPopen, PIPE=subprocess.PIPE)  # type: ignore[assignment,attr-defined]

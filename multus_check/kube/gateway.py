@@ -4,7 +4,9 @@ Only this package imports `kubernetes`. It sends raw requests through the offici
 (so authentication, TLS and proxies behave as in kubectl) and returns plain JSON dicts shaped
 like `kubectl get -o json`. Transient failures are retried (see `retry.py`); every other
 failure becomes one of the project's error types from `multus_check.errors`. It counts the
-requests it sends, so tests and benchmarks can hold the collectors to their request budget.
+requests it sends, so tests and benchmarks can hold the collectors to their request budget. A
+server that lets one request time out is not asked again in the same run (every later request
+fails at once), so a silent server costs one timeout, and the message says how long it waited.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
 from kubernetes import client
@@ -26,6 +30,7 @@ from multus_check.errors import (
     NotFound,
     Unauthorized,
     Unreachable,
+    UsageError,
 )
 from multus_check.kube.config import Target
 from multus_check.kube.resources import SELF_SUBJECT_ACCESS_REVIEWS, Resource
@@ -49,12 +54,20 @@ class Gateway:
         cfg = target.configuration
         cfg.retries = False  # our own policy is the only retry layer
         cfg.connection_pool_maxsize = max(pool_size, 4)
-        self._api = client.ApiClient(configuration=cfg)
+        try:
+            self._api = client.ApiClient(configuration=cfg)
+        except (ImportError, ValueError, TypeError, AttributeError) as exc:  # a proxy or TLS setting it cannot use
+            raise UsageError(f"the client cannot use the connection settings of {target.description}: "
+                             f"{' '.join(str(exc).split()) or type(exc).__name__}") from exc
         self.target = target
+        self._via = f" through proxy {_without_userinfo(cfg.proxy)}" if cfg.proxy else ""
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        #: set once the server let a request time out: every later request fails at once with it, so a
+        #: silent server costs one timeout per run, not one per request
+        self._silent: str | None = None
 
     # -- counting ---------------------------------------------------------------------------
 
@@ -190,7 +203,10 @@ class Gateway:
             method, path, query_params=list((query or {}).items()), header_params=headers, body=body,
             auth_settings=["BearerToken"],
         )
+        if self._silent is not None:
+            raise Unreachable(self._silent)
         self._count(method, resource or path)
+        started = time.monotonic()
         try:
             resp = self._api.call_api(method, url, header_params=headers, body=body, _request_timeout=self.timeout)
             data = resp.read()  # type: ignore[no-untyped-call]
@@ -201,13 +217,13 @@ class Gateway:
                 raise TransientError(f"connection to the API server dropped: {exc}") from exc
             raise Unreachable(f"connection to the API server dropped during {method} {path}: {exc}") from exc
         except urllib3.exceptions.NewConnectionError as exc:  # a subclass of the timeout error: first
-            raise Unreachable(f"cannot reach the API server ({self.target.description}): {exc}") from exc
+            raise Unreachable(f"cannot reach the API server ({self.target.description}){self._via}: {exc}") from exc
         except urllib3.exceptions.TimeoutError as exc:
-            raise Unreachable(
-                f"the API server ({self.target.description}) did not answer within {self.timeout:g}s"
-            ) from exc
+            self._silent = (f"the API server ({self.target.description}) did not answer: a request waited "
+                            f"{time.monotonic() - started:.1f} s (the limit is {self.timeout:g} s), so it was not asked again")
+            raise Unreachable(self._silent) from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise Unreachable(f"cannot reach the API server ({self.target.description}): {exc}") from exc
+            raise Unreachable(f"cannot reach the API server ({self.target.description}){self._via}: {exc}") from exc
         text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data or "")
         if 200 <= resp.status < 300:
             return text if raw else _decode(text, method, path)
@@ -239,6 +255,16 @@ class Gateway:
         if status in (400, 422):
             return Invalid(f"{what}: refused as invalid: {message}", server_message=message, status=status)
         return ClusterAccessError(f"{what}: unexpected answer {status} {reason}: {message}")
+
+
+def _without_userinfo(url: str) -> str:
+    """A proxy URL fit to print: never its user name or password."""
+    parts = urlsplit(str(url))
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 def _decode(text: str, method: str, path: str) -> Any:

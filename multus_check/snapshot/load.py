@@ -54,6 +54,9 @@ class _Unreadable(Exception):
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    if not os.fspath(path).strip():
+        raise SnapshotError("the snapshot path is empty (an unset variable?); name a snapshot directory, or leave "
+                            "--snapshot out to check the live cluster")
     root = _root(Path(path))
     names = _names(root)
     has_meta, has_cluster, has_nodes = ("snapshot.json" in names, "cluster.yaml" in names, "nodes" in names)
