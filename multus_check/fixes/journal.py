@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from multus_check.errors import UsageError
+from multus_check.paths import unreachable
 
 JOURNAL_NAME = "fix-journal.json"
 FORMAT = "multus-check/fix-journal/v1"
@@ -116,6 +117,8 @@ def private_dir(path: Path, own_files: Iterable[str] = ()) -> None:
 def find_journal(run_id_or_path: str, reports_root: Path = Path("reports")) -> Path:
     """A journal by run id (under reports/<run-id>/), by report directory, or by file path."""
     for candidate in (Path(run_id_or_path), Path(run_id_or_path) / JOURNAL_NAME, reports_root / run_id_or_path / JOURNAL_NAME):
+        if (blocked := unreachable(candidate)) is not None:
+            raise UsageError(f"cannot look for the fix journal {candidate}: {blocked}")
         if candidate.is_file():
             return candidate
     raise UsageError(f"no fix journal for {run_id_or_path!r}: looked for {reports_root / run_id_or_path / JOURNAL_NAME}; "

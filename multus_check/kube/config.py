@@ -37,6 +37,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from multus_check import safeyaml
 from multus_check.errors import UsageError
+from multus_check.paths import unreachable
 
 IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #: a kubeconfig larger than this is not one (kubectl's own are a few KiB, with embedded certs tens)
@@ -73,7 +74,7 @@ def load_target(kubeconfig: str | None = None, context: str | None = None) -> Ta
     source = kubeconfig or os.environ.get("KUBECONFIG") or None
     if source is None:
         default = Path("~/.kube/config").expanduser()
-        if default.exists():
+        if unreachable(default) is not None or default.exists():  # a blocked one: say why, below
             source = str(default)
         elif _in_cluster():
             return _in_cluster_target(context)
@@ -102,6 +103,9 @@ def _in_cluster_target(context: str | None) -> Target:
 
 def _kubeconfig_target(source: str, context: str | None) -> Target:
     paths = [p for p in source.split(os.pathsep) if p]
+    for p in paths:
+        if (blocked := unreachable(Path(p).expanduser(), follow=False)) is not None:
+            raise UsageError(f"kubeconfig {p}: {blocked}")
     existing = [p for p in paths if os.path.lexists(Path(p).expanduser())]
     if not existing:
         raise UsageError(f"kubeconfig {source} does not exist")

@@ -16,6 +16,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from multus_check.paths import unreachable
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
@@ -68,6 +70,8 @@ def writable_problem(path: Path, *, directory: bool) -> str | None:
     Looks without creating anything: the path itself when it exists, else its nearest existing
     parent. access(2) also reports a read-only file system, for root too.
     """
+    if (blocked := unreachable(path)) is not None:
+        return blocked
     if path.exists():
         if directory and not path.is_dir():
             return "it exists and is not a directory"

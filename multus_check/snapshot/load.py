@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from multus_check.errors import SnapshotError
+from multus_check.paths import unreachable
 from multus_check.snapshot.cluster_doc import ALL, DocumentError, NotAnObjectList, cluster_objects, parse_documents
 from multus_check.snapshot.jsonstream import load_object_list
 from multus_check.snapshot.model import (
@@ -111,6 +112,8 @@ def _claimed_but_absent(snap: Snapshot, has_cluster: bool) -> list[str]:
 
 def _root(root: Path) -> Path:
     """The snapshot directory. It may itself be a symlink (the user's choice of path); nothing inside is followed."""
+    if (blocked := unreachable(root, follow=False)) is not None:
+        raise SnapshotError(f"snapshot directory {root} cannot be used: {blocked}")
     if not os.path.lexists(root):
         raise SnapshotError(f"snapshot directory {root} does not exist")
     try:

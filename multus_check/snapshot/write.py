@@ -19,9 +19,12 @@ from multus_check.snapshot.model import Snapshot
 
 def check_target(path: str | os.PathLike[str]) -> None:
     """UsageError when a snapshot cannot be written to `path` (checked before collecting anything)."""
+    from multus_check.paths import unreachable
     from multus_check.report.files import writable_problem
 
     root = Path(path)
+    if (blocked := unreachable(root)) is not None:
+        raise UsageError(f"cannot write the snapshot to {root}: {blocked}")
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a directory")
     if root.exists() and any(root.iterdir()):
