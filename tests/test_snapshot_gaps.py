@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from multus_check.engine import run_checks
 from multus_check.model import Status
@@ -87,3 +88,35 @@ def test_an_empty_snapshot_path_is_exit_2_never_a_live_run(tmp_path: Path, value
     assert code == 2 and out == "" and err.splitlines() == [
         "multus-check: error: the snapshot path is empty (an unset variable?); name a snapshot directory, or leave "
         "--snapshot out to check the live cluster"]
+
+
+# --- item 9: characters no encoder takes ----------------------------------------------------------------
+
+
+def _with_lone_surrogates(tmp_path: Path) -> Path:
+    root = copy_fixture(tmp_path)
+    doc = yaml.safe_load((root / "cluster.yaml").read_text())
+    for obj in doc["items"]:
+        if obj["kind"] == "NetworkAttachmentDefinition":
+            obj["metadata"]["name"] = "macvlan-\ud800lan"  # json writes it as the escape \ud800
+    (root / "cluster.yaml").write_text(json.dumps(doc))
+    odd = root / "nodes" / "k3s-server" / "files" / "etc" / "cni" / "net.d"
+    (odd / os.fsdecode(b"10-\xff.conf")).write_text("{}")  # a file name that is not UTF-8
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "junit", "markdown"])
+def test_a_lone_surrogate_in_a_snapshot_is_shown_as_a_replacement_character_in_every_format(tmp_path: Path,
+                                                                                          fmt: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    root = _with_lone_surrogates(tmp_path)
+    code, out, err = run_cli(["--snapshot", str(root), "--format", fmt, "-v", "--report-dir", str(tmp_path / "r")])
+    assert "Traceback" not in err and "UnicodeEncodeError" not in err
+    saved = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert code == saved["summary"]["exit_code"]
+    shown = json.dumps(json.loads(out), ensure_ascii=False) if fmt == "json" else out
+    assert "macvlan-\ufffdlan" in shown and "\ud800" not in shown and "\\ud800" not in out
+    for xml in ((tmp_path / "r" / "junit.xml").read_text(), *([out] if fmt == "junit" else [])):
+        assert "macvlan-\ufffdlan" in xml and "&#55296;" not in xml
+        ET.fromstring(xml.encode())

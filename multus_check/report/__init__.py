@@ -8,6 +8,7 @@ FORMATS = ("table", "json", "junit", "markdown")
 
 
 def render(results: Results, fmt: str, *, verbose: bool = False, color: bool = False, width: int | None = None) -> str:
+    results = results.printable()  # no lone surrogate reaches an encoder (results.py)
     if fmt == "json":
         return results.to_json()
     if fmt == "junit":

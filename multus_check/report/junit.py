@@ -14,6 +14,7 @@ from multus_check.report.results import Results
 
 
 def render_junit(results: Results) -> str:
+    results = results.printable()  # a lone surrogate would become a character reference XML forbids
     cases = []
     for cid, findings in results.by_check().items():
         status = results.check_status(cid)

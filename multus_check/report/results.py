@@ -1,12 +1,17 @@
 """The one canonical results document of a run; every report format renders from it.
 
-Its JSON shape is a public contract (docs/RESULTS.md).
+Its JSON shape is a public contract (docs/RESULTS.md). Every format is written as UTF-8 (and
+JUnit as XML 1.0), so a lone surrogate, which Python strings may carry (a `\\ud800` escape in a
+snapshot's JSON, a file name that is not UTF-8) and no encoder accepts, is shown as U+FFFD, as Go
+and kubectl show it (`printable`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +23,8 @@ from multus_check.model import Finding, Severity, Status
 RESULTS_FORMAT = "multus-check/results/v1"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+#: a surrogate code point: a Python string holds one only unpaired (json joins valid pairs)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def new_run_id() -> str:
@@ -56,6 +63,15 @@ class Results:
         for f in ordered:
             res.checks.setdefault(f.check, f.check)
         return res
+
+    def printable(self) -> Results:
+        """This document with every lone surrogate replaced by U+FFFD (itself when there is none)."""
+        findings = [_printable_finding(f) for f in self.findings]
+        source, notes = printable(self.source), printable(self.notes)
+        if source is self.source and notes is self.notes and all(a is b for a, b in zip(findings, self.findings,
+                                                                                          strict=True)):
+            return self
+        return dataclasses.replace(self, findings=findings, source=source, notes=notes)
 
     def by_check(self) -> dict[str, list[Finding]]:
         out: dict[str, list[Finding]] = {cid: [] for cid in sorted(self.checks)}
@@ -97,6 +113,8 @@ class Results:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        if (clean := self.printable()) is not self:
+            return clean.to_dict()
         return {
             "format": RESULTS_FORMAT,
             "tool": {"name": "multus-check", "version": __version__},
@@ -129,6 +147,30 @@ class Results:
         res.source = dict(data.get("source") or {})
         res.checks = {c["id"]: c.get("title", c["id"]) for c in data.get("checks", [])}
         return res
+
+
+def printable(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (keys too) replaced by U+FFFD; the same object
+    when there is none, so a clean document costs one walk and no copy."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        items = [(printable(k), printable(v)) for k, v in value.items()]
+        same = all(a is k and b is v for (a, b), (k, v) in zip(items, value.items(), strict=True))
+        return value if same else dict(items)
+    if isinstance(value, list | tuple):
+        cleaned = [printable(v) for v in value]
+        return value if all(a is b for a, b in zip(cleaned, value, strict=True)) else type(value)(cleaned)
+    return value
+
+
+def _printable_finding(f: Finding) -> Finding:
+    texts = (f.subject, f.message, f.remediation)
+    clean = tuple(printable(t) for t in texts)
+    evidence = printable(f.evidence)
+    if evidence is f.evidence and all(a is b for a, b in zip(clean, texts, strict=True)):
+        return f
+    return dataclasses.replace(f, subject=clean[0], message=clean[1], remediation=clean[2], evidence=evidence)
 
 
 def _worst(findings: list[Finding]) -> Status:
