@@ -120,3 +120,25 @@ def test_a_lone_surrogate_in_a_snapshot_is_shown_as_a_replacement_character_in_e
     for xml in ((tmp_path / "r" / "junit.xml").read_text(), *([out] if fmt == "junit" else [])):
         assert "macvlan-\ufffdlan" in xml and "&#55296;" not in xml
         ET.fromstring(xml.encode())
+
+
+# --- item 10: a deep tree ---------------------------------------------------------------------------------
+
+
+def test_a_directory_tree_a_thousand_levels_deep_is_walked_without_recursion(tmp_path: Path) -> None:
+    root = copy_fixture(tmp_path)
+    here = os.open(root / "nodes" / "k3s-server" / "files", os.O_RDONLY)
+    try:
+        for _ in range(1000):  # relative to a directory descriptor: no path gets long on the way down
+            os.mkdir("d", dir_fd=here)
+            deeper = os.open("d", os.O_RDONLY, dir_fd=here)
+            os.close(here)
+            here = deeper
+        with open(os.open("bottom.conf", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=here), "w") as fh:
+            fh.write("deep")
+    finally:
+        os.close(here)
+    code, _, err = run_cli(["--snapshot", str(root), "--report-dir", str(tmp_path / "r")])
+    assert code == 0 and "Traceback" not in err and "RecursionError" not in err
+    facts = load_snapshot(root).nodes["k3s-server"]
+    assert facts.files["/d" * 1000 + "/bottom.conf"] == "deep"

@@ -408,26 +408,33 @@ def _parse_dirs(data: Any) -> dict[str, list[DirEntry] | None]:
 
 def _read_files(root: Path, files_root: Path, facts: NodeFacts, node: str) -> str | None:
     """Read every host file under files/; a directory that cannot be listed, or is a symlink, makes the
-    node's files incomplete, so the absence of a file would be no evidence: that is the node's trouble."""
+    node's files incomplete, so the absence of a file would be no evidence: that is the node's trouble.
+    The walk keeps its own stack (os.walk recurses, and a tree ~1000 levels deep would overflow it)."""
     base = str(files_root)
     unlisted: list[str] = []
-
-    def _onerror(exc: OSError) -> None:
-        unlisted.append(f"nodes/{node}/files{str(exc.filename)[len(base):]} {IN_SNAPSHOT} cannot be listed: "
-                        f"{_os_reason(exc, exc.filename)}")
-
-    for dirpath, dirnames, filenames in os.walk(base, onerror=_onerror, followlinks=False):
+    stack = [base]
+    while stack:
+        dirpath = stack.pop()
         host_dir = dirpath[len(base):] or ""
-        for d in list(dirnames):
-            if os.path.islink(os.path.join(dirpath, d)):  # a whole subtree the node's facts would miss
-                dirnames.remove(d)
-                facts.unreadable[f"{host_dir}/{d}"] = f"{host_dir}/{d} {IN_SNAPSHOT} is a symlink; links are not followed"
-                unlisted.append(f"nodes/{node}/files{host_dir}/{d} {IN_SNAPSHOT} is a symlink to a directory; "
+        try:
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            unlisted.append(f"nodes/{node}/files{host_dir} {IN_SNAPSHOT} cannot be listed: {_os_reason(exc, dirpath)}")
+            continue
+        subdirs = []
+        for entry in entries:
+            host = f"{host_dir}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(entry.path)
+            elif entry.is_symlink() and os.path.isdir(entry.path):  # a whole subtree the node's facts would miss
+                facts.unreadable[host] = f"{host} {IN_SNAPSHOT} is a symlink; links are not followed"
+                unlisted.append(f"nodes/{node}/files{host} {IN_SNAPSHOT} is a symlink to a directory; "
                                 "links are not followed")
-        for fname in filenames:
-            host = f"{host_dir}/{fname}"
-            try:
-                facts.files[host] = _read_text(root, os.path.join(dirpath, fname))
-            except _Unreadable as exc:
-                facts.unreadable[host] = f"{host} {IN_SNAPSHOT} {exc}"
+            else:
+                try:
+                    facts.files[host] = _read_text(root, entry.path)
+                except _Unreadable as exc:
+                    facts.unreadable[host] = f"{host} {IN_SNAPSHOT} {exc}"
+        stack.extend(reversed(subdirs))
     return "; ".join(unlisted) or None
