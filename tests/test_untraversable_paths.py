@@ -9,6 +9,7 @@ import concurrent.futures.thread  # noqa: F401
 import multiprocessing.pool  # noqa: F401
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,20 @@ def test_a_path_below_a_directory_this_user_may_not_enter_is_one_line_naming_it(
     assert "does not exist" not in err
     assert code == 2, (code, err)
     assert case not in ("--output", "--report-dir") or out == ""
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (b"\xff\xfe{}", "is not UTF-8 text (invalid start byte at byte 0)"),
+    (b'{"type": "macvlan"\x00}', "is binary data, not text"),
+    (b"BIG", "is larger than 1048576 bytes"),
+], ids=["not-utf8", "binary", "huge"])
+def test_a_nad_config_file_that_is_not_small_utf8_text_is_one_line_and_exit_2(
+        tmp_path: Path, data: bytes, says: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from multus_check.commands import node
+
+    conf = tmp_path / "nad.json"
+    conf.write_bytes(b"{" + b" " * (1 << 20) + b"}" if data == b"BIG" else data)
+    monkeypatch.setattr(node.os, "geteuid", lambda: 0)  # the root check comes first; nothing here needs root
+    code, _, err = run_cli(["node", "--nad-config", str(conf), "--no-static", "--no-probe", "--report-dir",
+                            str(tmp_path / "r")])
+    assert code == 2 and err.splitlines() == [f"multus-check: error: --nad-config {conf} {says}"]

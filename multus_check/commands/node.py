@@ -12,7 +12,6 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from multus_check.errors import UsageError
@@ -129,10 +128,9 @@ def _nad_source(args: argparse.Namespace) -> NadSource | None:
 
 
 def _read_conf(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError as exc:
-        raise UsageError(f"cannot read --nad-config {path}: {exc.strerror}") from exc
+    from multus_check.paths import read_small_text
+
+    return read_small_text(path, "--nad-config")
 
 
 def nad_from_cluster(ref: str, kubeconfig: str | None, context: str | None, gateway: Any = None) -> NadSource:
