@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,32 @@ def test_a_lone_surrogate_in_a_snapshot_is_shown_as_a_replacement_character_in_e
 # --- item 10: a deep tree ---------------------------------------------------------------------------------
 
 
-def test_a_directory_tree_a_thousand_levels_deep_is_walked_without_recursion(tmp_path: Path) -> None:
+def _remove_deep(top: Path) -> None:
+    """Remove a deep chain of `d` directories bottom-up: shutil.rmtree (pytest's own cleanup of old
+    temporary directories included) recurses and would overflow on it."""
+    path = top
+    while (path / "d").is_dir():
+        path = path / "d"
+    while path != top.parent:
+        for entry in os.scandir(path):
+            if not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
+        os.rmdir(path)
+        path = path.parent
+
+
+@pytest.fixture
+def deep_dirs(tmp_path: Path) -> Iterator[Path]:
     root = copy_fixture(tmp_path)
+    try:
+        yield root
+    finally:
+        if (root / "nodes" / "k3s-server" / "files" / "d").exists():
+            _remove_deep(root / "nodes" / "k3s-server" / "files" / "d")
+
+
+def test_a_directory_tree_a_thousand_levels_deep_is_walked_without_recursion(tmp_path: Path, deep_dirs: Path) -> None:
+    root = deep_dirs
     here = os.open(root / "nodes" / "k3s-server" / "files", os.O_RDONLY)
     try:
         for _ in range(1000):  # relative to a directory descriptor: no path gets long on the way down

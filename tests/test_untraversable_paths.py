@@ -57,7 +57,7 @@ def test_a_path_below_a_directory_this_user_may_not_enter_is_one_line_naming_it(
 @pytest.mark.parametrize(("data", "says"), [
     (b"\xff\xfe{}", "is not UTF-8 text (invalid start byte at byte 0)"),
     (b'{"type": "macvlan"\x00}', "is binary data, not text"),
-    (b"BIG", "is larger than 1048576 bytes"),
+    (b"BIG", "is larger than 1048576 bytes; it should be a small text file"),
 ], ids=["not-utf8", "binary", "huge"])
 def test_a_nad_config_file_that_is_not_small_utf8_text_is_one_line_and_exit_2(
         tmp_path: Path, data: bytes, says: str, monkeypatch: pytest.MonkeyPatch) -> None:
