@@ -5,11 +5,13 @@ may not read, and a directory with nothing in it. Each has one clear outcome and
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,6 +19,8 @@ import yaml
 from multus_check.engine import run_checks
 from multus_check.model import Status
 from multus_check.snapshot import SectionState, load_snapshot
+from multus_check.snapshot.model import Section
+from tests.conftest import SNAPSHOTS
 from tests.test_snapshot_hostile import copy_fixture, run_cli
 
 # --- item 2: what snapshot.json calls read must be there --------------------------------------------
@@ -167,3 +171,78 @@ def test_a_directory_tree_a_thousand_levels_deep_is_walked_without_recursion(tmp
     assert code == 0 and "Traceback" not in err and "RecursionError" not in err
     facts = load_snapshot(root).nodes["k3s-server"]
     assert facts.files["/d" * 1000 + "/bottom.conf"] == "deep"
+
+
+# --- item 12: shapes of placement, node files and facts ------------------------------------------------
+
+ODD = [5, "x", [1], {"a": 1}, None, True, [], {}, 1.5, ["x"], [{"a": "b"}]]
+
+
+def _paths(value: object, here: tuple[object, ...] = ()) -> Iterator[tuple[object, ...]]:
+    yield here
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*here, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:2]):
+            yield from _paths(item, (*here, index))
+
+
+def _set(obj: Any, path: tuple[object, ...], value: object) -> None:
+    for step in path[:-1]:
+        obj = obj[step]
+    obj[path[-1]] = value
+
+
+def test_no_shape_of_a_daemonsets_placement_reaches_a_check() -> None:
+    from multus_check.snapshot.cluster_doc import cluster_objects
+
+    base = load_snapshot(SNAPSHOTS / "flannel-per-arch-uncovered")
+    index = next(i for i, o in enumerate(base.objects) if o["kind"] == "DaemonSet" and "amd64" in o["metadata"]["name"])
+    placement = base.objects[index]["spec"]["template"]["spec"]
+    tried = 0
+    for path in _paths({k: placement[k] for k in ("affinity", "nodeSelector") if k in placement}):
+        for value in ODD:
+            objects = copy.deepcopy(base.objects)
+            if path:
+                _set(objects[index]["spec"]["template"]["spec"], path, copy.deepcopy(value))
+            found = cluster_objects([{"kind": "List", "items": objects}])
+            snap = copy.copy(base)
+            snap.objects, snap.cache, snap.sections = found.objects, {}, dict(base.sections)
+            snap.invalidate()
+            for resource, detail in found.failed.items():
+                snap.sections[f"cluster/{resource}"] = Section(SectionState.FAILED, detail)
+            for f in run_checks(snap, include=["flannel.installed"]):
+                assert "crashed" not in f.message, (path, value, f.message)
+            tried += 1
+    assert tried > 150
+
+
+@pytest.mark.parametrize(("part", "field", "value", "says"), [
+    ("ip-addr.json", "addr_info", 5, "entry 0: addr_info is a number; expected a list"),
+    ("ip-addr.json", "flags", True, "entry 0: flags is a boolean; expected a list"),
+    ("ip-addr.json", "mtu", "1500", "entry 0: mtu is a string; expected an integer"),
+    ("ip-route.json", "dev", ["eth0"], "entry 0: dev is a list; expected a string"),
+])
+def test_a_node_file_entry_of_another_shape_than_ip_j_prints_is_unreadable_and_named(
+        tmp_path: Path, part: str, field: str, value: object, says: str) -> None:
+    root = copy_fixture(tmp_path)
+    path = root / "nodes" / "k3s-server" / part
+    entries = json.loads(path.read_text())
+    entries[0][field] = value
+    path.write_text(json.dumps(entries))
+    snap = load_snapshot(root)
+    assert snap.nodes["k3s-server"].unreadable[part] == f"{part} (in the snapshot) {says}"
+    found = [f for f in run_checks(snap) if f.subject.startswith("node/k3s-server") or f.subject == "cluster"]
+    assert not any("crashed" in f.message for f in found)
+    assert any(f.status is Status.ERROR and says in f.message for f in found)
+
+
+def test_service_cidr_facts_of_another_shape_are_ignored_with_a_note(tmp_path: Path) -> None:
+    root = copy_fixture(tmp_path, "cidr-service-routing")
+    meta = json.loads((root / "snapshot.json").read_text())
+    meta["facts"]["serviceCIDR"]["cidrs"] = 5
+    (root / "snapshot.json").write_text(json.dumps(meta))
+    snap = load_snapshot(root)
+    assert snap.facts == {} and any("'facts' is ignored" in p for p in snap.problems)
+    assert not any("crashed" in f.message for f in run_checks(snap))

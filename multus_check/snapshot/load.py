@@ -38,6 +38,7 @@ from multus_check.snapshot.model import (
     Snapshot,
 )
 from multus_check.snapshot.schema import Problem, dirs_problems, snapshot_problems
+from multus_check.snapshot.shapes import node_file_problem
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1 << 20
@@ -378,8 +379,8 @@ def _read_node(root: Path, node_dir: Path, name: str) -> tuple[NodeFacts, bool, 
         if part in present:
             try:
                 value = _read_json(root, node_dir / part)
-                if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                    raise _Unreadable("must be a JSON list of objects, as `ip -j` prints")
+                if (problem := node_file_problem(part, value)) is not None:
+                    raise _Unreadable(problem, RECOLLECT.format(what=f"nodes/{name}/{part}"))
                 setattr(facts, attr, value)
                 read = True
             except _Unreadable as exc:

@@ -6,6 +6,8 @@ against the fields the checks and the domain layer read (their Kubernetes types)
 checks only objects that fit; a misfit marks its section failed, naming object, field and type.
 Pure: no I/O.
 
+The same holds for the entries of a node's ip-addr.json and ip-route.json (NODE_FILES).
+
 Path syntax: dotted keys; `[]` is every element of a list, `{}` every value of a mapping.
 `null` is accepted where a field may be absent, except where the readers need the value.
 """
@@ -41,16 +43,31 @@ def _containers(prefix: str) -> dict[str, str]:
 
 _REF = {"kind": STR, "name": STR, "namespace": STR}
 
+
+def _placement(prefix: str) -> dict[str, str]:
+    """A pod spec's nodeSelector and required node affinity (domain/placement.py reads them)."""
+    terms = f"{prefix}affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+    out = {f"{prefix}nodeSelector": MAP, f"{prefix}nodeSelector{{}}": STR, f"{prefix}affinity": MAP,
+           f"{prefix}affinity.nodeAffinity": MAP,
+           f"{prefix}affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution": MAP,
+           terms: LIST, f"{terms}[]": MAP_NOT_NULL}
+    for match in ("matchExpressions", "matchFields"):
+        expr = f"{terms}[].{match}[]"
+        out |= {f"{terms}[].{match}": LIST, expr: MAP_NOT_NULL, f"{expr}.key": STR, f"{expr}.operator": STR,
+                f"{expr}.values": LIST, f"{expr}.values[]": STR}
+    return out
+
+
 KINDS: Mapping[str, Mapping[str, str]] = {
     "Node": {"spec.podCIDR": STR, "spec.podCIDRs": LIST, "spec.podCIDRs[]": STR, "spec.unschedulable": BOOL,
              "spec.taints": LIST, "spec.taints[]": MAP, "spec.taints[].effect": STR,
              "status.addresses": LIST, "status.addresses[]": MAP, "status.addresses[].type": STR,
              "status.addresses[].address": STR, "status.nodeInfo": MAP, "status.nodeInfo.kubeletVersion": STR},
     "DaemonSet": {"spec.template": MAP, "spec.template.metadata": MAP, "spec.template.spec": MAP,
-                  **_containers("spec.template.spec."),
+                  **_containers("spec.template.spec."), **_placement("spec.template.spec."),
                   **{f"status.{k}": INT for k in ("numberReady", "desiredNumberScheduled", "currentNumberScheduled",
                                                    "numberAvailable", "updatedNumberScheduled")}},
-    "Pod": {**_containers("spec."), "status.phase": STR},
+    "Pod": {**_containers("spec."), **_placement("spec."), "status.phase": STR},
     "ConfigMap": {"data": MAP_NOT_NULL, "data{}": STR},
     "Service": {"spec.clusterIP": STR, "spec.clusterIPs": LIST, "spec.clusterIPs[]": STR},
     "ServiceCIDR": {"spec.cidrs": LIST, "spec.cidrs[]": STR},
@@ -92,7 +109,30 @@ def _compile(paths: Mapping[str, str]) -> _Spec:
     return root
 
 
+#: the entries of a node's `ip -j addr` / `ip -j route` files, as iproute2 prints them (domain/node.py reads them)
+NODE_FILES: Mapping[str, Mapping[str, str]] = {
+    "ip-addr.json": {"ifindex": INT, "ifname": STR, "flags": LIST, "flags[]": STR, "mtu": INT, "operstate": STR,
+                     "link_type": STR, "address": STR, "addr_info": LIST, "addr_info[]": MAP,
+                     "addr_info[].family": STR, "addr_info[].local": STR, "addr_info[].prefixlen": INT},
+    "ip-route.json": {"dst": STR, "gateway": STR, "dev": STR, "prefsrc": STR, "metric": INT, "flags": LIST,
+                      "flags[]": STR},
+}
 _COMPILED: dict[str, _Spec] = {}
+_NODE_COMPILED = {name: _compile(paths) for name, paths in NODE_FILES.items()}
+
+
+def node_file_problem(name: str, data: Any) -> str | None:
+    """What in a node's ip-addr.json or ip-route.json does not have the shape `ip -j` gives it, or None."""
+    if not isinstance(data, list):
+        return f"is a {type_name(data)}, not a list as `ip -j` prints it"
+    for index, entry in enumerate(data):
+        if not isinstance(entry, dict):
+            return f"entry {index} is a {type_name(entry)}, not an object as `ip -j` prints it"
+        found = _misfit(entry, _NODE_COMPILED[name])
+        if found is not None:
+            steps, message = found
+            return f"entry {index}: " + "".join(reversed(steps)).lstrip(".") + " " + message
+    return None
 
 
 def object_problem(obj: Any) -> str | None:
