@@ -246,3 +246,45 @@ def test_service_cidr_facts_of_another_shape_are_ignored_with_a_note(tmp_path: P
     snap = load_snapshot(root)
     assert snap.facts == {} and any("'facts' is ignored" in p for p in snap.problems)
     assert not any("crashed" in f.message for f in run_checks(snap))
+
+
+# --- item 13: advice for what this user may not read ---------------------------------------------------
+
+
+def test_a_node_directory_or_file_this_user_may_not_read_is_advised_to_be_made_readable() -> None:
+    from tests.unprivileged import as_unprivileged, shared_dir
+
+    with shared_dir() as d:
+        roots = [copy_fixture(d / "a"), copy_fixture(d / "b")]
+        for p in [d, *d.rglob("*")]:
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        os.chmod(roots[0] / "nodes" / "k3s-agent-1", 0)
+        os.chmod(roots[1] / "nodes" / "k3s-server" / "files" / "etc" / "cni" / "net.d" / "00-multus.conf", 0)
+
+        def judge(root: Path) -> dict[tuple[str, str], tuple[str, str, str]]:
+            return {(f.check, f.subject): (f.status.value, f.message, f.remediation) for f in run_checks(load_snapshot(root))}
+
+        node_dir, node_file = as_unprivileged(judge, roots[0]), as_unprivileged(judge, roots[1])
+    status, message, advice = node_dir[("dhcp.daemon", "node/k3s-agent-1")]
+    assert status == "error" and "permission denied reading" in message
+    assert advice.startswith("Make the snapshot directory or file it names readable") and "re-collect" not in advice
+    status, message, advice = node_file[("flannel.conf-surfaced", "node/k3s-server")]
+    assert status == "error" and "permission denied reading" in message and "not copied" not in message
+    assert advice.startswith("Make the snapshot file it names readable") and "Collect node facts again" not in advice
+
+
+# --- item 14: nothing to read, and why ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("layout", "cause"), [
+    ("nodes", "nodes/ is empty"),
+    ("nodes/n1", "nodes/n1 holds none of ip-addr.json, ip-route.json, dirs.json or a file under files/"),
+    ("nodes/n1/files", "nodes/n1 holds none of ip-addr.json, ip-route.json, dirs.json or a file under files/"),
+])
+def test_an_empty_snapshot_says_what_is_empty(tmp_path: Path, layout: str, cause: str) -> None:
+    root = tmp_path / "s"
+    (root / layout).mkdir(parents=True)
+    code, out, err = run_cli(["--snapshot", str(root), "--report-dir", str(tmp_path / "r")])
+    assert code == 2 and out == ""
+    assert err == (f"multus-check: error: nothing in {root.resolve()} could be read: {cause}; fix or re-collect the "
+                   "snapshot (`multus-check snapshot DIR`)\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from multus_check.checks.base import CLUSTER, finding, need, per_node
+from multus_check.checks.base import CLUSTER, finding, need, per_node, unreadable_advice
 from multus_check.checks.registry import check
 from multus_check.domain import k8s, placement
 from multus_check.domain.cidr import Net, contains, try_net
@@ -187,8 +187,9 @@ def _judge_delegate(cid: str, subject: str, facts: NodeFacts, multus_path: str, 
     node = subject.split("/", 1)[1]
     text, ftext = facts.file(multus_path), facts.file(flannel_path)
     if text is None:
-        return finding(cid, Status.ERROR, subject, f"Could not evaluate node {node}: {multus_path} was listed but not copied.",
-                       "Collect node facts again.", **ev)
+        reason = facts.unreadable.get(multus_path, f"{multus_path} was listed but not copied")
+        return finding(cid, Status.ERROR, subject, f"Could not evaluate node {node}: {reason}.", unreadable_advice(reason),
+                       **ev)
     try:
         conf = parse_multus_config(text, multus_path)
     except ConfigError as exc:

@@ -78,6 +78,7 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         read = _read_nodes(root, snap, failures) or read
     failures += _claimed_but_absent(snap, has_cluster)
     if not read and (failures or not has_meta):
+        failures = failures or ["it holds no data"]
         raise SnapshotError(f"nothing in {root} could be read: {'; '.join(failures[:3])}"
                             + (f"; and {len(failures) - 3} more" if len(failures) > 3 else "")
                             + "; fix or re-collect the snapshot (`multus-check snapshot DIR`)")
@@ -170,6 +171,14 @@ def _check_regular(root: Path, p: Path | str, limit: int) -> None:
         raise _Unreadable("lies outside the snapshot directory", RECOLLECT.format(what=rel))
     if st.st_size > limit:
         raise _Unreadable(f"is {st.st_size} bytes, over the {limit}-byte limit", RECOLLECT.format(what=rel))
+
+
+def _advice_for(reason: str, what: str) -> str:
+    """The next step for a part of the snapshot that could not be used, by what the reason says happened."""
+    if PERMISSION in reason:
+        return ("Make the snapshot directory or file it names readable by this user (chmod a+rX, or run as its "
+                "owner), then run multus-check again.")
+    return RECOLLECT.format(what=what)
 
 
 def _advice(exc: OSError, path: Path | str, rel: str) -> str:
@@ -324,24 +333,29 @@ def _read_nodes(root: Path, snap: Snapshot, failures: list[str]) -> bool:
         _fail_listed_nodes(snap, problem)
         failures.append(problem)
         return False
+    if not entries:
+        failures.append("nodes/ is empty")
     read_any = False
     for entry in entries:
         node_dir = Path(entry.path)
         problem = _dir_problem(node_dir, f"nodes/{entry.name}")
         if problem is not None:
             snap.problems.append(problem)
-            snap.sections[f"node/{entry.name}"] = Section(SectionState.FAILED, problem, RECOLLECT.format(what=f"nodes/{entry.name}"))
+            snap.sections[f"node/{entry.name}"] = Section(SectionState.FAILED, problem,
+                                                          _advice_for(problem, f"nodes/{entry.name}"))
             failures.append(problem)
             continue
         facts, read, trouble = _read_node(root, node_dir, entry.name)
         snap.nodes[entry.name] = facts
         if trouble:
-            snap.sections[f"node/{entry.name}"] = Section(SectionState.FAILED, trouble, RECOLLECT.format(what=f"nodes/{entry.name}"))
+            snap.sections[f"node/{entry.name}"] = Section(SectionState.FAILED, trouble,
+                                                          _advice_for(trouble, f"nodes/{entry.name}"))
             failures.append(trouble)
         else:
             snap.sections.setdefault(f"node/{entry.name}", Section(SectionState.OK))
         if not read:
-            failures += list(facts.unreadable.values())[:3]
+            failures += list(facts.unreadable.values())[:3] or ([] if trouble else [
+                f"nodes/{entry.name} holds none of ip-addr.json, ip-route.json, dirs.json or a file under files/"])
         read_any = read_any or read
     return read_any
 
@@ -362,7 +376,7 @@ def _dir_problem(path: Path, rel: str) -> str | None:
 def _fail_listed_nodes(snap: Snapshot, problem: str) -> None:
     for key, section in list(snap.sections.items()):
         if key.startswith("node/") and section.state.readable:
-            snap.sections[key] = Section(SectionState.FAILED, problem, RECOLLECT.format(what="nodes/"))
+            snap.sections[key] = Section(SectionState.FAILED, problem, _advice_for(problem, "nodes/"))
     snap.problems.append(problem)
 
 
