@@ -137,3 +137,50 @@ def test_the_streaming_reader_drops_managed_fields_which_no_check_reads() -> Non
     item = {"kind": "Node", "metadata": {"name": "a", "managedFields": [{"manager": "kubelet"}]}}
     assert load_object_list(iter([json.dumps({"kind": "List", "items": [item]}, indent=4)])) == [
         {"kind": "List", "items": [{"kind": "Node", "metadata": {"name": "a"}}]}]
+
+
+TRICKY = st.sampled_from(['{"a": [1, {"b": "}]"}]}', ",{", ", {", ",\n    {", "]}", "{{", "x"])
+
+
+@SETTINGS
+@given(st.lists(st.dictionaries(st.sampled_from(["kind", "metadata", "n", "s", "list"]),
+                                json_values | TRICKY | st.lists(st.dictionaries(st.sampled_from(["a", "b"]), TRICKY),
+                                                                max_size=3), max_size=4), max_size=12),
+       st.integers(1, 64), st.sampled_from([None, 0, 1, 2, 3, 4, 8]), st.sampled_from([(",", ":"), (", ", ": ")]),
+       st.integers(16, 256))
+def test_the_streaming_reader_batches_any_layout_and_still_equals_json_loads(
+        items: list[dict[str, Any]], size: int, indent: int | None, separators: tuple[str, str], window: int) -> None:
+    import multus_check.snapshot.jsonstream as jsonstream
+
+    doc = {"apiVersion": "v1", "items": items, "kind": "List"}
+    text = json.dumps(doc, indent=indent, separators=separators)
+    saved = jsonstream._WINDOW, jsonstream._TRIM
+    jsonstream._WINDOW, jsonstream._TRIM = window, window // 4  # many windows, trimmed buffers, resumed batches
+    try:
+        assert load_object_list(_chunked(text, size)) == [json.loads(text)]
+    finally:
+        jsonstream._WINDOW, jsonstream._TRIM = saved
+
+
+@pytest.mark.parametrize("layout", [{"indent": 4}, {"indent": 2}, {"separators": (",", ":")}, {"indent": None}])
+def test_the_streaming_reader_searches_each_window_once_whatever_the_layout(layout: dict[str, Any],
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audit 10 item 15: where kubectl's separator was absent (jq ., jq -c) every element searched the
+    whole 4 MiB window again, 20 s for 50 MB. The searches must stay proportional to the windows."""
+    import multus_check.snapshot.jsonstream as jsonstream
+
+    item = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c", "env": [{"name": f"E{i}", "value": "v"} for i in range(8)]}]}}
+    text = json.dumps({"apiVersion": "v1", "items": [item] * 3000, "kind": "List"}, **layout)
+    monkeypatch.setattr(jsonstream, "_WINDOW", 64 << 10)
+    searches = 0
+    original = jsonstream._Reader._last_boundary
+
+    def counted(self: Any, sep: str) -> int:
+        nonlocal searches
+        searches += 1
+        return int(original(self, sep))
+
+    monkeypatch.setattr(jsonstream._Reader, "_last_boundary", counted)
+    assert load_object_list(_chunked(text, 1 << 20)) == [json.loads(text)]
+    assert searches <= 2 * len(text) // (64 << 10) + 4, searches
