@@ -119,3 +119,26 @@ def test_docs_cli_md_is_exactly_the_generated_reference() -> None:
                                          ("--fix-option", "README.md"), ("--reports-root", "README.md")])
 def test_the_flags_the_issue_names_are_explained_in_prose_too(flag: str, where: str) -> None:
     assert flag in (ROOT / where).read_text()
+
+
+# --- audit 10, minor: LAB.md's hidden flags, lab --subnet --------------------------------------------
+
+
+def test_every_flag_lab_md_recommends_is_a_flag_of_its_command_and_the_hidden_ones_are_called_hidden() -> None:
+    lab_doc = (ROOT / "docs" / "LAB.md").read_text()
+    parser = subcommand_parser("node")
+    hidden = {o for a in parser._actions if a.help == argparse.SUPPRESS for o in a.option_strings}
+    used = set(re.findall(r"multus-check node [^\n`]*(?:\\\n[^\n`]*)*", lab_doc))
+    flags = {f for line in used for f in re.findall(r"(--[a-z][a-z-]+)", line)}
+    assert flags and flags <= _flags(parser) | hidden
+    for flag in flags & hidden:
+        assert f"`{flag}" in lab_doc and "hidden from\n`--help`" in lab_doc, flag
+
+
+@pytest.mark.parametrize("subnet", ["10.0.0.0/8", "192.168.76.0/23", "192.168.77.0/25"])
+def test_lab_subnet_takes_a_slash_24_only(subnet: str) -> None:
+    from multus_check.errors import UsageError
+    from multus_check.lab import config
+
+    with pytest.raises(UsageError, match="the lab LAN is a /24"):
+        config.pick_subnet(subnet)

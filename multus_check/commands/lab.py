@@ -68,7 +68,7 @@ def _print_up(report: Any) -> None:
           f"  NAD config: {s.nad_config}\n  CNI bin dir: {s.cni_bin}\n"
           f"  faults: {', '.join(s.breaks) or 'none'}\n  timings: {timings}\n"
           f"  try: multus-check node --nad-config {s.nad_config} --cni-bin-dir {s.cni_bin} "
-          f"--node-netns {s.node_ns} --lan-subnet {s.subnet} --no-static")
+          f"--node-netns {s.node_ns} --pod-netns-prefix {s.pod_ns_prefix} --lan-subnet {s.subnet} --no-static")
 
 
 def lab_node_args(args: argparse.Namespace, state: Any) -> argparse.Namespace:

@@ -179,8 +179,9 @@ def pick_subnet(requested: str | None) -> str:
             net = ipaddress.IPv4Network(requested)
         except ValueError as exc:
             raise UsageError(f"--subnet {requested!r} is not an IPv4 network ({exc})") from exc
-        if net.prefixlen > 24:
-            raise UsageError(f"--subnet {requested}: use a /24 or larger (the DHCP pool is .100-.150)")
+        if net.prefixlen != 24:
+            raise UsageError(f"--subnet {requested}: the lab LAN is a /24 (router .1, DHCP pool .100-.150 with /24 "
+                             "leases); pass one, e.g. 192.168.77.0/24")
         if any(net.overlaps(u) for u in used):
             raise UsageError(f"--subnet {requested} overlaps another lab's subnet")
         return str(net)
