@@ -17,11 +17,7 @@ from typing import Any
 
 from multus_check import __version__, signals
 from multus_check.errors import MultusCheckError, Terminated, UsageError
-from multus_check.report.results import EXIT_OK, EXIT_USAGE
-
-#: what a shell reports for a process ended by SIGPIPE; only for output cut short outside the reports,
-#: whose own writer ends quietly with the run's real exit code
-EXIT_BROKEN_PIPE = 128 + 13
+from multus_check.model import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 
 #: subcommand name -> module with HELP, add_arguments(parser), run(args) -> int
 SUBCOMMANDS: dict[str, str] = {

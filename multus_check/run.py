@@ -16,7 +16,8 @@ from typing import Any
 
 from multus_check import signals
 from multus_check.errors import MultusCheckError
-from multus_check.report.results import Results, new_run_id, now_iso
+from multus_check.model import new_run_id, now_iso
+from multus_check.report.results import Results
 from multus_check.snapshot.model import Snapshot
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from multus_check.report.results import EXIT_OK, EXIT_USAGE
+from multus_check.model import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from multus_check.fixes.permissions import Requirement
@@ -50,16 +49,17 @@ def attach_requirements(kind: str, namespace: str, name: str, network: str | Non
 
 def run(args: argparse.Namespace) -> int:
     from multus_check.errors import NotFound, UsageError
+    from multus_check.files import report_dir
     from multus_check.fixes.apply import apply
     from multus_check.fixes.attach import attach_plan, check_mac, parse_target
-    from multus_check.fixes.flow import EXIT_INTERRUPTED, Answer, ask
+    from multus_check.fixes.flow import Answer, ask
     from multus_check.fixes.journal import Journal
     from multus_check.fixes.permissions import require
     from multus_check.fixes.render import render_plan
     from multus_check.kube import Gateway, load_target
     from multus_check.kube.resources import NADS
     from multus_check.kube.writes import Writer
-    from multus_check.report.results import new_run_id
+    from multus_check.model import new_run_id
 
     kind, name = parse_target(args.target)
     mac = check_mac(args.mac) if args.mac else None
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             if answer is not Answer.YES:
                 return EXIT_INTERRUPTED if answer is Answer.INTERRUPTED else EXIT_OK
         run_id = new_run_id()
-        journal = Journal.create(Path(args.report_dir or Path("reports") / run_id), run_id)
+        journal = Journal.create(report_dir(args.report_dir, run_id), run_id)
         outcome = apply([plan], writer, journal)
     finally:
         gateway.close()

@@ -15,7 +15,7 @@ import sys
 from multus_check.collect.live.leftovers import cleanup_leftovers
 from multus_check.errors import MultusCheckError
 from multus_check.kube import Gateway, load_target
-from multus_check.report.results import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from multus_check.model import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 
 HELP = "remove the pods, ConfigMaps and namespaces left by earlier multus-check runs"
 

@@ -8,8 +8,8 @@ import sys
 
 from multus_check.checks import registry
 from multus_check.domain.known_failures import CATALOG
+from multus_check.model import EXIT_OK, EXIT_USAGE
 from multus_check.report.output import write_stdout
-from multus_check.report.results import EXIT_OK, EXIT_USAGE
 
 HELP = "explain what a check verifies and how to fix it"
 

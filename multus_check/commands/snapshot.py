@@ -12,7 +12,7 @@ import sys
 
 from multus_check.collect.live import add_live_arguments, collect_cluster
 from multus_check.errors import MultusCheckError
-from multus_check.report.results import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from multus_check.model import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 from multus_check.snapshot import SectionState, write_snapshot
 from multus_check.snapshot.write import check_target
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from multus_check.report.results import EXIT_FAILED, EXIT_OK
+from multus_check.model import EXIT_FAILED, EXIT_OK
 
 HELP = "Restore every object a `--fix` run changed, exactly as journaled, and delete what it created."
 

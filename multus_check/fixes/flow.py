@@ -20,10 +20,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from multus_check import signals
 from multus_check.errors import Terminated, UsageError
-from multus_check.report.results import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, now_iso
-
-#: the exit code of an interrupted run (cli.py uses it for Ctrl-C anywhere else too)
-EXIT_INTERRUPTED = 130
+from multus_check.files import report_dir as run_report_dir
+from multus_check.model import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, now_iso
 
 if TYPE_CHECKING:
     from multus_check.fixes.model import Plan
@@ -129,7 +127,7 @@ def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Pl
     if recollect is None:
         live = importlib.import_module("multus_check.collect.live")
         recollect = lambda: live.collect_cluster(args)  # noqa: E731
-    report_dir = Path(args.report_dir or Path("reports") / results.run_id)
+    report_dir = run_report_dir(args.report_dir, results.run_id)
     _private_report_dir(report_dir, getattr(args, "output", None))
     try:
         run = execute(plans, writer, snapshot, report_dir, results.run_id, recollect)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from multus_check.errors import UsageError
+from multus_check.files import REPORTS_ROOT
 
 JOURNAL_NAME = "fix-journal.json"
 FORMAT = "multus-check/fix-journal/v1"
@@ -113,7 +114,7 @@ def private_dir(path: Path, own_files: Iterable[str] = ()) -> None:
         os.chmod(path, 0o700)
 
 
-def find_journal(run_id_or_path: str, reports_root: Path = Path("reports")) -> Path:
+def find_journal(run_id_or_path: str, reports_root: Path = REPORTS_ROOT) -> Path:
     """A journal by run id (under reports/<run-id>/), by report directory, or by file path."""
     for candidate in (Path(run_id_or_path), Path(run_id_or_path) / JOURNAL_NAME, reports_root / run_id_or_path / JOURNAL_NAME):
         if candidate.is_file():

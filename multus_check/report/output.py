@@ -7,7 +7,7 @@ stdout (or --output): a default report directory that cannot be written is one w
 changes nothing else; one named with --report-dir is the user's explicit wish, so it is checked
 before any work starts and its failure is exit 2. A reader that closes stdout early (`| head`)
 neither costs a traceback nor changes the exit code. Writes only the report files it is asked for,
-through `report.files` (0600 files in 0700 directories).
+through `multus_check.files` (0600 files in 0700 directories).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from multus_check.errors import UsageError
-from multus_check.report.files import writable_problem, write_private
-from multus_check.report.results import EXIT_USAGE
+from multus_check.files import report_dir, writable_problem, write_private
+from multus_check.model import EXIT_USAGE
 
 PROG = "multus-check"
 
@@ -43,8 +43,8 @@ def emit(results: Any, args: argparse.Namespace, fail_on: Any) -> int:
     from multus_check.report import render
 
     results.fail_on, results.exit_zero = fail_on, bool(getattr(args, "exit_zero", False))
-    report_dir = Path(args.report_dir or Path("reports") / results.run_id)
-    saved = _save_report_dir(results, report_dir, explicit=bool(args.report_dir))
+    where_to = report_dir(args.report_dir, results.run_id)
+    saved = _save_report_dir(results, where_to, explicit=bool(args.report_dir))
     if args.output:
         try:
             write_private(Path(args.output), _text(results, args, render))
@@ -55,13 +55,13 @@ def emit(results: Any, args: argparse.Namespace, fail_on: Any) -> int:
     else:
         write_stdout(_text(results, args, render))
     code: int = results.process_exit_code()
-    where = f"; reports in {report_dir}" if saved else ""
+    where = f"; reports in {where_to}" if saved else ""
     if args.format != "table" or args.output:
         from multus_check.report.common import totals_line
 
         _say(totals_line(results.summary(), code) + where, prefix=False)
     elif args.verbose and saved:
-        _say(f"reports in {report_dir}", prefix=False)
+        _say(f"reports in {where_to}", prefix=False)
     return code
 
 

@@ -19,7 +19,7 @@ from multus_check.snapshot.model import Snapshot
 
 def check_target(path: str | os.PathLike[str]) -> None:
     """UsageError when a snapshot cannot be written to `path` (checked before collecting anything)."""
-    from multus_check.report.files import writable_problem
+    from multus_check.files import writable_problem
 
     root = Path(path)
     if root.exists() and not root.is_dir():

@@ -9,7 +9,7 @@ from pathlib import Path
 from multus_check.fixes.flow import run_fix
 from multus_check.fixes.journal import Journal
 from multus_check.fixes.verify import execute
-from multus_check.report.results import EXIT_INCOMPLETE
+from multus_check.model import EXIT_INCOMPLETE
 from multus_check.run import analyse
 from multus_check.snapshot import Snapshot
 from tests.api.scenario import FIXTURES

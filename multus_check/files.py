@@ -1,11 +1,12 @@
-"""Writing report files privately and whole: mode 0600, in directories created 0700, never half written.
+"""Where a run's files go, and writing them privately and whole: mode 0600, in directories created 0700.
 
 Why it exists: reports and journals describe a cluster (node names, addresses, configs) and may be
 kept as CI artifacts on shared machines, so every writer of a report file (results.json, junit.xml,
---output, the fix journal) goes through `write_private`. A file is written to a temporary name
-beside its target and renamed over it, so a crash or a full disk never leaves a truncated report.
-Directories this module creates are 0700; an existing directory is the user's and keeps its mode.
-Touches only the paths it is given.
+--output, the fix journal) goes through `write_private`, and every command finds a run's directory
+with `report_dir`. A file is written to a temporary name beside its target and renamed over it, so a
+crash or a full disk never leaves a truncated report. Directories this module creates are 0700; an
+existing directory is the user's and keeps its mode. Standard library only (the lowest floor, beside
+model.py); touches only the paths it is given.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from pathlib import Path
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+#: where runs keep their report directories unless told otherwise (`reports/<run-id>/`)
+REPORTS_ROOT = Path("reports")
+
+
+def report_dir(explicit: str | None, run_id: str) -> Path:
+    """A run's report directory: the one named with --report-dir, else `reports/<run-id>/`."""
+    return Path(explicit) if explicit else REPORTS_ROOT / run_id
 
 
 def make_private_dir(path: Path) -> Path:
