@@ -8,40 +8,16 @@ from typing import Any
 from multus_check.checks.base import CLUSTER, finding, need, per_node
 from multus_check.checks.registry import check
 from multus_check.domain import k8s
-from multus_check.domain.cluster import k3s_info, multus_deployment, nads
-from multus_check.domain.cniconf import ConfigError, parse_multus_config, plugins_of
+from multus_check.domain.cluster import nads
+from multus_check.domain.cniconf import plugins_of
 from multus_check.domain.confdir import nad_config, spec_is_empty
 from multus_check.domain.nadrules import BASELINE_CNI_VERSIONS, KNOWN_CNI_VERSIONS, binaries, cni_version
-from multus_check.domain.node import (
-    STANDARD_BIN_DIR,
-    NotCollected,
-    cni_conf_files,
-    listing,
-    multus_files,
-    runtime_dirs,
-)
+from multus_check.domain.node import NotCollected, listing, search_dirs
 from multus_check.model import Finding, Severity, Status
 from multus_check.snapshot.model import DirEntry, NodeFacts, Snapshot
 
 DEFAULT_DHCP_SOCKET = "/run/cni/dhcp.sock"
 PLUGINS_URL = "https://github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-$ARCH-v1.6.2.tgz"
-
-
-def search_dirs(snap: Snapshot, facts: NodeFacts) -> list[str]:
-    """Where Multus looks for delegate plugins on this node: its binDir, then the runtime's CNI_PATH."""
-    dirs = runtime_dirs(facts, k3s_info(snap))
-    multus_bin = None
-    names = multus_files(cni_conf_files(facts, dirs.conf_dir))
-    text = facts.file(f"{dirs.conf_dir}/{names[0]}") if names else None
-    if text is not None:
-        try:
-            multus_bin = parse_multus_config(text, names[0]).bin_dir
-        except ConfigError:
-            multus_bin = None
-    dep = multus_deployment(snap)
-    if dep is not None and dep.mode == "thick":
-        return [dep.host_paths.get("/opt/cni/bin", multus_bin or STANDARD_BIN_DIR)]
-    return list(dict.fromkeys([multus_bin or STANDARD_BIN_DIR, dirs.bin_dir]))
 
 
 def _wanted(snap: Snapshot, facts: NodeFacts) -> dict[str, set[str]]:

@@ -225,8 +225,9 @@ def cni_path(args: argparse.Namespace) -> list[str]:
 
 
 def _datapath(args: argparse.Namespace, nad: NadSource | None) -> list[Finding]:
+    from multus_check.domain.cniconf import parse_netconf
     from multus_check.probes import checks as c
-    from multus_check.probes import cni, datapath, judge
+    from multus_check.probes import datapath, judge
 
     if nad is None:
         return [Finding(cid, Status.SKIP, Severity.INFO, f"node/{args.node}",
@@ -234,7 +235,7 @@ def _datapath(args: argparse.Namespace, nad: NadSource | None) -> list[Finding]:
                         "spec.config.")
                 for cid in (*c.LAYERS, c.CLEANUP)]
     try:
-        conf = cni.parse_netconf(nad.config, nad.label)
+        conf = parse_netconf(nad.config, nad.label)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     opts = datapath.DatapathOptions(

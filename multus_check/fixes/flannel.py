@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from multus_check.checks.cidr import lan_overlaps
 from multus_check.domain import k8s
 from multus_check.domain.cidr import Net, supernet, waste
 from multus_check.domain.cluster import (
@@ -30,6 +29,7 @@ from multus_check.domain.cluster import (
     service_cidrs,
 )
 from multus_check.domain.cniconf import plugins_of
+from multus_check.domain.lan import lan_overlaps
 from multus_check.fixes.model import Change, Edit, Fix, LiveMismatch, ManualStep, Plan, PlanContext, ensure_dict, replace
 from multus_check.model import Finding
 from multus_check.snapshot.model import Snapshot

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from multus_check.domain.cniconf import NetConf
 from multus_check.probes import cni, netns
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ MASTER_PLUGINS = ("macvlan", "ipvlan", "vlan")
 
 @dataclass
 class DatapathOptions:
-    conf: cni.NetConf
+    conf: NetConf
     cni_path: list[str]
     node: str
     node_netns: str | None = None  # where the node's LAN NIC lives (None: this host's namespace)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from multus_check.domain.cniconf import parse_netconf
 from multus_check.lab.config import SERVICES, SSDP_USN, LabState
 from multus_check.model import Status
 from multus_check.probes import checks as c
@@ -60,7 +61,7 @@ def test_probe_script_runs_standalone_inside_the_pod_namespace(healthy_lab: LabS
     shutil.copy(Path(probe_script.__file__), script)
     shutil.copy(Path(probe_script.__file__).with_name("probe_ipv6.py"), tmp_path / "probe_ipv6.py")
     pod = f"{healthy_lab.pod_ns_prefix}-script"
-    conf = cni.parse_netconf(healthy_lab.nad_config.read_text(), "nad.json")
+    conf = parse_netconf(healthy_lab.nad_config.read_text(), "nad.json")
     att = cni.Attachment("script-test", netns.netns_path(pod), "net1", [str(healthy_lab.cni_bin)], healthy_lab.node_ns)
     netns.create(pod)
     try:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from multus_check.domain.cniconf import parse_netconf
 from multus_check.lab import faults, lab, thread
 from multus_check.lab.config import MATTER_PORT, LabState
 from multus_check.probes import cni, netns, probe_script
@@ -127,7 +128,7 @@ def test_standalone_probe_in_a_pod_without_the_package_sees_what_iproute2_sees(i
     for name in ("probe_script.py", "probe_ipv6.py"):
         shutil.copy(Path(probe_script.__file__).with_name(name), tmp_path / name)
     pod = f"{ipv6_lab.pod_ns_prefix}-v6script"
-    conf = cni.parse_netconf(ipv6_lab.nad_config.read_text(), "nad.json")
+    conf = parse_netconf(ipv6_lab.nad_config.read_text(), "nad.json")
     att = cni.Attachment("v6-script", netns.netns_path(pod), "net1", [str(ipv6_lab.cni_bin)], ipv6_lab.node_ns)
     runner = ("import runpy, sys; sys.modules['multus_check'] = None; "
               f"sys.argv = [{str(tmp_path / 'probe_script.py')!r}, '--iface', 'net1', '--probe', 'ipv6']; "

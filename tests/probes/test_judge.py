@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from multus_check.domain.cniconf import parse_netconf
 from multus_check.model import Finding, Status
 from multus_check.probes import checks as c
-from multus_check.probes.cni import CniCall, parse_netconf
+from multus_check.probes.cni import CniCall
 from multus_check.probes.datapath import DatapathObservation, DatapathOptions, MasterState, SocketState
 from multus_check.probes.judge import judge
 
