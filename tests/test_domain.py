@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from multus_check.checks.registry import DuplicateCheckError, check
+from multus_check.checks.spec import DuplicateCheckError, check
 from multus_check.domain import k3s
 from multus_check.domain.cidr import parse_net, supernet, waste
 from multus_check.domain.cniconf import parse_multus_config, plugin_types

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain import k8s
 from multus_check.domain.cidr import Net, contains, supernet, try_net, waste
 from multus_check.domain.cluster import (

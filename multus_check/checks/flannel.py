@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need, per_node
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain import k8s, placement
 from multus_check.domain.cidr import Net, contains, try_net
 from multus_check.domain.cluster import (

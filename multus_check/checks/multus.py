@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need, per_node, unreadable_advice, worst
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain import k3s, k8s
 from multus_check.domain.cluster import MultusDeployment, daemonset_ready, flannel_cni_conf, k3s_info, multus_deployment
 from multus_check.domain.cniconf import ConfigError, MultusConfig, parse_multus_config

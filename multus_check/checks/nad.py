@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need, per_node
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, nads
 from multus_check.domain.confdir import Lookup, find_for_node, nad_config, spec_is_empty

@@ -96,8 +96,8 @@ def sigterm_as_interrupt() -> None:
 
 def node_results(args: argparse.Namespace, notes: list[str] | None = None) -> Any:
     """Static checks on this host's facts plus the data-path findings, as a Results document."""
+    from multus_check.checks import datapath as datapath_checks
     from multus_check.checks import registry
-    from multus_check.probes import checks as datapath_checks
     from multus_check.report.results import Results
 
     nad = _nad_source(args)
@@ -225,9 +225,9 @@ def cni_path(args: argparse.Namespace) -> list[str]:
 
 
 def _datapath(args: argparse.Namespace, nad: NadSource | None) -> list[Finding]:
+    from multus_check.checks import datapath as c
     from multus_check.domain.cniconf import parse_netconf
-    from multus_check.probes import checks as c
-    from multus_check.probes import datapath, judge
+    from multus_check.probes import datapath, datapath_verdicts
 
     if nad is None:
         return [Finding(cid, Status.SKIP, Severity.INFO, f"node/{args.node}",
@@ -244,4 +244,4 @@ def _datapath(args: argparse.Namespace, nad: NadSource | None) -> list[Finding]:
         trials=args.trials, probe_timeout=args.probe_timeout, probes=() if args.no_probe else ("mdns", "ssdp"))
     obs = datapath.run(opts)
     log.info("data path phases (s): %s", {k: round(v, 3) for k, v in obs.seconds.items()})
-    return judge.judge(obs)
+    return datapath_verdicts.judge(obs)

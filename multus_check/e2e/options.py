@@ -17,14 +17,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from multus_check.checks import e2e as ids
 from multus_check.checks.base import CLUSTER, finding
 from multus_check.checks.registry import matches
 from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, cluster_dns_ip, kubernetes_service_ip, macvlan_masters, nads
 from multus_check.domain.node import NotCollected, default_route_iface, interfaces
-from multus_check.e2e import checks as ids
 from multus_check.e2e.arguments import DEFAULT_E2E_TIMEOUT, DEFAULT_PEER_WINDOW, DEFAULT_PROBE_IMAGE, add_e2e_arguments
-from multus_check.e2e.judge import Expectations, judge
+from multus_check.e2e.pod_verdicts import Expectations, judge
 from multus_check.e2e.podspec import Target
 from multus_check.model import Finding, Status
 from multus_check.snapshot.model import Snapshot

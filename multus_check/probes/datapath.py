@@ -3,7 +3,7 @@
 Why it exists: whether a pod's net1 gets a LAN address and hears multicast depends on the
 node's plugins, its DHCP daemon, the master NIC, the switch and the router; this exercises
 exactly that path with the node's own binaries and records what happened, layer by layer,
-for `datapath_judge` to turn into findings. It judges nothing itself.
+for `datapath_verdicts` to turn into findings. It judges nothing itself.
 
 What it touches: it creates one throwaway network namespace (named `<prefix><pid>-<random>`),
 runs the CNI plugins on it (inside `node_netns` when given, so the master resolves there),
@@ -66,7 +66,7 @@ class MasterState:
 
 @dataclass
 class DatapathObservation:
-    """Everything seen while probing, as plain data; `datapath_judge` turns it into findings."""
+    """Everything seen while probing, as plain data; `datapath_verdicts` turns it into findings."""
 
     options: DatapathOptions
     plugins: dict[str, str | None] = field(default_factory=dict)

@@ -6,8 +6,8 @@ A test keeps docs/CHECKS.md equal to this output, so the docs match the code.
 from __future__ import annotations
 
 from multus_check.checks import registry
-from multus_check.checks.base import available_fixes
 from multus_check.domain.known_failures import CATALOG
+from multus_check.fixes.registry import fix_ids
 
 HEADER = """# Check catalog
 
@@ -33,7 +33,7 @@ def render_catalog() -> str:
             if s.fix is None:
                 fix = "none"
             else:
-                fix = f"`{s.fix}`" + ("" if s.fix in available_fixes() else " (planned, not in this release)")
+                fix = f"`{s.fix}`" + ("" if s.fix in fix_ids() else " (planned, not in this release)")
             out += [f"## `{s.id}`", "", f"**{s.title}** · severity `{s.severity.value}` · automatic fix: {fix}", "",
                     s.description, ""]
             related = [k for k in CATALOG if k.check == s.id]

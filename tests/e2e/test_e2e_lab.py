@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from multus_check.e2e import checks as ids
+from multus_check.checks import e2e as ids
 from multus_check.lab import faults
 from multus_check.lab.config import LabState
 from multus_check.model import Finding, Status

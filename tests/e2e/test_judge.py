@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from multus_check.e2e import checks as ids
-from multus_check.e2e.judge import Expectations, judge
+from multus_check.checks import e2e as ids
+from multus_check.e2e.pod_verdicts import Expectations, judge
 from multus_check.e2e.podspec import Target
 from multus_check.e2e.runner import PodObservation as Observation
 from multus_check.model import Finding, Status

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from multus_check.e2e import checks as ids
+from multus_check.checks import e2e as ids
 from multus_check.model import Status
 from tests.e2e.sandbox import TIMEOUT, failing_run, multus_forbidden, not_catalogued
 

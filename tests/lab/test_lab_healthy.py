@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from multus_check.checks import datapath as c
 from multus_check.domain.cniconf import parse_netconf
 from multus_check.lab.config import SERVICES, SSDP_USN, LabState
 from multus_check.model import Status
-from multus_check.probes import checks as c
 from multus_check.probes import cni, netns, probe_script
-from multus_check.probes.judge import judge
+from multus_check.probes.datapath_verdicts import judge
 from tests.lab.conftest import lab_fixture, probe
 
 pytestmark = pytest.mark.lab

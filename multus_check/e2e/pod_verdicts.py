@@ -12,9 +12,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from multus_check.checks import e2e as ids
 from multus_check.checks.base import finding
 from multus_check.domain.known_failures import cause_text
-from multus_check.e2e import checks as ids
 from multus_check.e2e.podspec import IFNAME, static_mac_annotation
 from multus_check.model import Finding, Status
 

@@ -1,4 +1,4 @@
-"""Turn a data-path observation into one finding per layer (pure; no I/O).
+"""The verdicts of the node data-path checks: a data-path observation into one finding per layer (pure; no I/O).
 
 Each failure is attributed to its layer with the plugin's exact error; layers after a failed
 one are `skip` ("not reached"), never `pass`. Facts: multus-cni.md §4 (error texts), §5-§6,
@@ -10,13 +10,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from multus_check.model import Finding, Severity, Status
-from multus_check.probes import checks as c
+from multus_check.checks import datapath as c
+from multus_check.checks.spec import spec_of
+from multus_check.model import Finding, Status
 from multus_check.probes.datapath import DatapathObservation
-
-_SEVERITY = {c.PLUGINS: Severity.CRITICAL, c.DHCP_DAEMON: Severity.CRITICAL, c.MASTER: Severity.CRITICAL,
-             c.ATTACH: Severity.HIGH, c.LEASE: Severity.HIGH, c.ROUTES: Severity.MEDIUM, c.MDNS: Severity.HIGH,
-             c.SSDP: Severity.MEDIUM, c.CLEANUP: Severity.LOW}
 
 
 class _Verdicts:
@@ -29,12 +26,12 @@ class _Verdicts:
         self.out: dict[str, Finding] = {}
 
     def set(self, cid: str, status: Status, message: str, remediation: str = "", **evidence: Any) -> None:
-        self.out[cid] = Finding(cid, status, _SEVERITY[cid], self.subject, message, evidence,
+        self.out[cid] = Finding(cid, status, spec_of(cid).severity, self.subject, message, evidence,
                                 remediation if status in (Status.FAIL, Status.WARN, Status.ERROR) else "")
 
     def skip_rest(self, reason: str) -> None:
         for cid in c.LAYERS:
-            self.out.setdefault(cid, Finding(cid, Status.SKIP, _SEVERITY[cid], self.subject,
+            self.out.setdefault(cid, Finding(cid, Status.SKIP, spec_of(cid).severity, self.subject,
                                              f"Not reached: {reason}.", {}))
 
 

@@ -1,0 +1,42 @@
+"""The registries of checks and fixes hold together: what a check names exists, and nothing needs a list edited."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from multus_check.checks import registry
+from multus_check.checks.spec import registered
+from multus_check.fixes.registry import FIXES
+
+
+def test_every_fix_a_check_declares_exists_in_this_build() -> None:
+    """Checks never ask the fixes (a finding names its check's fix as declared): this holds them to it."""
+    missing = {s.id: s.fix for s in registry.all_checks() if s.fix is not None and s.fix not in FIXES}
+    assert not missing, f"checks name fixes this build does not have (add them to multus_check/fixes/): {missing}"
+
+
+def test_every_fix_repairs_or_advises_only_checks_of_this_build() -> None:
+    ids = {s.id for s in registry.all_checks()}
+    unknown = {fix_id: sorted((fix.repairs | fix.advises) - ids) for fix_id, fix in FIXES.items()
+               if (fix.repairs | fix.advises) - ids}
+    assert not unknown
+
+
+def test_every_module_of_checks_is_found_without_a_list() -> None:
+    """A new area module registers its checks by existing: the registry imports every module of checks/."""
+    import multus_check.checks as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    assert [s.id for s in registered()] == [s.id for s in registry.all_checks()]
+    areas = {s.area for s in registry.all_checks()}
+    assert {"cidr", "datapath", "dhcp", "e2e", "events", "flannel", "multus", "nad", "plugins"} <= areas
+
+
+def test_each_area_module_holds_its_own_checks() -> None:
+    """All metadata of a check lives in checks/<area>.py (dhcp.daemon in checks/dhcp.py, e2e.* in checks/e2e.py)."""
+    for spec in registry.all_checks():
+        where = spec.fn.__module__ if spec.fn is not None else None
+        if where is not None:
+            assert where == f"multus_check.checks.{spec.area}", (spec.id, where)
