@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from multus_check.checks import e2e as ids
+from multus_check.checks import multicast
 from multus_check.checks.base import finding
 from multus_check.domain.known_failures import cause_text
 from multus_check.e2e.podspec import IFNAME, static_mac_annotation
@@ -200,6 +201,7 @@ def judge_service_dns(obs: PodObservation, expect: Expectations) -> Finding:
 
 
 def judge_multicast(obs: PodObservation, check_id: str, key: str) -> Finding:
+    """e2e.mdns / e2e.ssdp, by the one multicast verdict (checks/multicast.py) the node path uses too."""
     subj, mc = subject(obs), (obs.output or {}).get("multicast") or {}
     what = "mDNS" if key == "mdns" else "SSDP"
     if mc.get("error") or key not in mc:
@@ -210,24 +212,37 @@ def judge_multicast(obs: PodObservation, check_id: str, key: str) -> Finding:
     ev = {k: res.get(k) for k in ("outcome", "sent", "answered", "first_answer_ms", "responders", "errors")}
     if key == "mdns":
         ev.update(service_types=res.get("service_types"), services=res.get("services"))
+        verdict = multicast.mdns_verdict(res)
     else:
         ev.update(devices=res.get("devices"))
-    if res.get("outcome") == "send-error":
-        return finding(check_id, Status.ERROR, subj, f"{what} from {obs.pod}'s {IFNAME} could not be sent: "
+        verdict = multicast.ssdp_verdict(res, multicast.answered(mc.get("mdns")))
+    if verdict.reason == multicast.SEND_ERROR:
+        return finding(check_id, verdict.status, subj, f"{what} from {obs.pod}'s {IFNAME} could not be sent: "
                        f"{'; '.join(res.get('errors') or [])}.", "The probe needs CAP_NET_RAW in the pod.", **ev)
-    if res.get("outcome") != "answered":
-        unicast = ((res.get("legacy_unicast") or {}).get("outcome") == "answered")
-        cause = (" A legacy-unicast query was answered, so the responders are reachable but multicast towards the "
-                 "node is dropped (switch/AP IGMP snooping, or the hypervisor).") if unicast else ""
-        return finding(check_id, Status.FAIL, subj, f"No {what} answer reached {obs.pod}'s {IFNAME} "
-                       f"{(obs.output or {}).get('interfaces', {}).get(IFNAME, {}).get('ipv4')}.{cause}",
-                       "Check that multicast reaches the node's master NIC (switch/AP multicast filtering, "
-                       "promiscuous mode / MAC spoofing on a VM).", **ev, unicast_answered=unicast)
+    if verdict.reason in (multicast.ANSWERED, multicast.LOSSY):
+        return _answered(obs, check_id, key, what, verdict, res, ev)
+    ip = (obs.output or {}).get("interfaces", {}).get(IFNAME, {}).get("ipv4")
+    if verdict.reason == multicast.QUIET:
+        return finding(check_id, verdict.status, subj, f"No {what} answer reached {obs.pod}'s {IFNAME} {ip} although "
+                       "mDNS works there: maybe no UPnP/DLNA device is on this LAN.",
+                       "Check that an SSDP device is on the LAN.", **ev)
+    unicast = verdict.reason == multicast.UNICAST_ONLY
+    cause = (" A legacy-unicast query was answered, so the responders are reachable but multicast towards the "
+             "node is dropped (switch/AP IGMP snooping, or the hypervisor).") if unicast else ""
+    return finding(check_id, verdict.status, subj, f"No {what} answer reached {obs.pod}'s {IFNAME} {ip}.{cause}",
+                   "Check that multicast reaches the node's master NIC (switch/AP multicast filtering, "
+                   "promiscuous mode / MAC spoofing on a VM).", **ev, unicast_answered=unicast)
+
+
+def _answered(obs: PodObservation, check_id: str, key: str, what: str, verdict: multicast.Verdict,
+              res: dict[str, Any], ev: dict[str, Any]) -> Finding:
     found = (", ".join(t.rstrip(".") for t in res.get("service_types") or []) if key == "mdns" else
              ", ".join(str(d.get("server") or d.get("usn")) for d in res.get("devices") or []))
-    return finding(check_id, Status.PASS, subj, f"{what} from {obs.pod}'s {IFNAME} answered by "
-                   f"{', '.join(res.get('responders') or [])} in {res.get('first_answer_ms')} ms; found: "
-                   f"{found or 'no named services'}.", **ev)
+    loss = f" ({res.get('answered')}/{res.get('sent')} queries answered)" if verdict.reason == multicast.LOSSY else ""
+    return finding(check_id, verdict.status, subject(obs), f"{what} from {obs.pod}'s {IFNAME} answered by "
+                   f"{', '.join(res.get('responders') or [])} in {res.get('first_answer_ms')} ms{loss}; found: "
+                   f"{found or 'no named services'}.",
+                   "Some queries went unanswered: multicast is lossy on this LAN (Wi-Fi, IGMP snooping).", **ev)
 
 
 #: a pair whose beacon windows overlapped less than this was not measured (4 beacons at 0.5 s)

@@ -11,6 +11,7 @@ import ipaddress
 from typing import Any
 
 from multus_check.checks import datapath as c
+from multus_check.checks import multicast
 from multus_check.checks.spec import spec_of
 from multus_check.model import Finding, Status
 from multus_check.probes.datapath import DatapathObservation
@@ -219,7 +220,7 @@ def _probe_section(v: _Verdicts, cid: str, key: str) -> dict[str, Any] | None:
     if section is None:
         v.set(cid, Status.ERROR, f"Could not probe: the probe returned no {key} result.")
         return None
-    if section["outcome"] == "send-error":
+    if section["outcome"] == multicast.SEND_ERROR:  # the one verdict: could not send is an error
         v.set(cid, Status.ERROR, f"Could not send the {key} query: {'; '.join(section['errors'])}.",
               "Check that the interface is up and has an address.", probe=_brief(section))
         return None
@@ -240,20 +241,21 @@ def _mdns(v: _Verdicts) -> None:
     qu_unicast = any(not a["multicast"] for a in qu.get("answers", []))
     ev: dict[str, Any] = {**_brief(s), "qu": qu.get("outcome"), "qu_unicast_reply": qu_unicast,
           "legacy_unicast": legacy.get("outcome")}
-    if s["outcome"] == "answered":
+    verdict = multicast.mdns_verdict(s)
+    if verdict.reason in (multicast.ANSWERED, multicast.LOSSY):
         names = ", ".join(i["name"] for i in s["services"]) or ", ".join(s["service_types"]) or "no services"
-        loss = f" ({s['answered']}/{s['sent']} queries answered)" if s["loss"] else ""
-        status = Status.WARN if s["loss"] else Status.PASS
-        v.set(c.MDNS, status, f"mDNS answered from {', '.join(s['responders'])} in {s['first_answer_ms']} ms{loss}: "
-              f"{names}.", "Some queries went unanswered: multicast is lossy on this LAN (Wi-Fi, IGMP snooping).", **ev)
-    elif legacy.get("outcome") == "answered":
-        v.set(c.MDNS, Status.FAIL, f"No multicast mDNS answer within {v.obs.options.probe_timeout:.0f} s while unicast "
-              f"works: a legacy-unicast query was answered by {legacy['answers'][0]['from']}. Multicast towards this "
-              "node is dropped (switch/AP IGMP snooping, Wi-Fi, or a filter on the master).",
+        loss = f" ({s['answered']}/{s['sent']} queries answered)" if verdict.reason == multicast.LOSSY else ""
+        v.set(c.MDNS, verdict.status, f"mDNS answered from {', '.join(s['responders'])} in {s['first_answer_ms']} ms"
+              f"{loss}: {names}.", "Some queries went unanswered: multicast is lossy on this LAN (Wi-Fi, IGMP snooping).",
+              **ev)
+    elif verdict.reason == multicast.UNICAST_ONLY:
+        v.set(c.MDNS, verdict.status, f"No multicast mDNS answer within {v.obs.options.probe_timeout:.0f} s while "
+              f"unicast works: a legacy-unicast query was answered by {legacy['answers'][0]['from']}. Multicast towards "
+              "this node is dropped (switch/AP IGMP snooping, Wi-Fi, or a filter on the master).",
               "Disable IGMP snooping or add an mDNS reflector/querier on the LAN; check firewalls on the node.", **ev)
     else:
-        v.set(c.MDNS, Status.FAIL, f"No mDNS answer within {v.obs.options.probe_timeout:.0f} s, neither multicast nor "
-              "legacy unicast: nothing on this LAN answers mDNS, or the LAN drops it both ways.",
+        v.set(c.MDNS, verdict.status, f"No mDNS answer within {v.obs.options.probe_timeout:.0f} s, neither multicast "
+              "nor legacy unicast: nothing on this LAN answers mDNS, or the LAN drops it both ways.",
               "Check that an mDNS responder runs on the LAN and that the master is on the same L2 segment.", **ev)
 
 
@@ -262,17 +264,16 @@ def _ssdp(v: _Verdicts) -> None:
     if s is None:
         return
     ev = _brief(s)
-    mdns = v.out.get(c.MDNS)
-    if s["outcome"] == "answered":
+    verdict = multicast.ssdp_verdict(s, multicast.answered((v.obs.probe or {}).get("mdns")))
+    if verdict.reason in (multicast.ANSWERED, multicast.LOSSY):
         devices = ", ".join(d.get("usn") or d["from"] for d in s["devices"])
-        v.set(c.SSDP, Status.WARN if s["loss"] else Status.PASS,
-              f"SSDP answered from {', '.join(s['responders'])} in {s['first_answer_ms']} ms: {devices}.",
-              "Some searches went unanswered.", **ev)
-    elif mdns is not None and mdns.status in (Status.PASS, Status.WARN):
-        v.set(c.SSDP, Status.WARN, f"No SSDP answer within {v.obs.options.probe_timeout:.0f} s although mDNS works: "
-              "maybe no UPnP/DLNA device is on this LAN.", "Check that an SSDP device is on the LAN.", **ev)
+        v.set(c.SSDP, verdict.status, f"SSDP answered from {', '.join(s['responders'])} in {s['first_answer_ms']} ms: "
+              f"{devices}.", "Some searches went unanswered.", **ev)
+    elif verdict.reason == multicast.QUIET:
+        v.set(c.SSDP, verdict.status, f"No SSDP answer within {v.obs.options.probe_timeout:.0f} s although mDNS "
+              "works: maybe no UPnP/DLNA device is on this LAN.", "Check that an SSDP device is on the LAN.", **ev)
     else:
-        v.set(c.SSDP, Status.FAIL, f"No SSDP answer within {v.obs.options.probe_timeout:.0f} s.",
+        v.set(c.SSDP, verdict.status, f"No SSDP answer within {v.obs.options.probe_timeout:.0f} s.",
               "Check multicast on the LAN (see datapath.mdns) and that an SSDP device is present.", **ev)
 
 
