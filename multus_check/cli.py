@@ -160,7 +160,7 @@ def _setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-def load_or_collect(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+def load_or_collect(args: argparse.Namespace, run_id: str) -> tuple[Any, dict[str, Any]]:
     """The snapshot to judge, and a description of where it came from."""
     if args.snapshot:
         from multus_check.snapshot import load_snapshot
@@ -173,18 +173,19 @@ def load_or_collect(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         live = importlib.import_module("multus_check.collect.live")
     except ModuleNotFoundError as exc:
         raise UsageError("live collection is not available in this build; pass --snapshot DIR") from exc
-    snap = live.collect_cluster(args)
+    snap = live.collect_cluster(args, run_id)
     return snap, {"kind": "live", **snap.source}
 
 
 def run_analysis(args: argparse.Namespace) -> int:
-    from multus_check.model import Severity
+    from multus_check.model import Severity, new_run_id
     from multus_check.run import analyse
 
     check_selection(args)
     importlib.import_module("multus_check.report.output").check_destinations(args)
-    snap, source = load_or_collect(args)
-    results = analyse(snap, include=args.check, exclude=args.skip, source=source)
+    run_id = new_run_id()  # the one id of this run: its reports, its pods, its journal
+    snap, source = load_or_collect(args, run_id)
+    results = analyse(snap, include=args.check, exclude=args.skip, source=source, run_id=run_id)
     results = importlib.import_module("multus_check.e2e.options").with_e2e(results, args, snap)
     results.notes += [f"snapshot: {p}" for p in snap.problems]
     code = emit(results, args, Severity(args.fail_on))

@@ -56,14 +56,14 @@ def run(args: argparse.Namespace) -> int:
     from multus_check.fixes.journal import Journal
     from multus_check.fixes.permissions import require
     from multus_check.fixes.render import render_plan
-    from multus_check.kube import Gateway, load_target
+    from multus_check.kube import ClusterTarget, connect
     from multus_check.kube.resources import NADS
     from multus_check.kube.writes import Writer
     from multus_check.model import new_run_id
 
     kind, name = parse_target(args.target)
     mac = check_mac(args.mac) if args.mac else None
-    gateway = Gateway(load_target(args.kubeconfig, args.context))
+    gateway = connect(ClusterTarget(args.kubeconfig, args.context))
     writer = Writer(gateway)
     try:
         require(gateway, attach_requirements(kind, args.namespace, name, args.network), f"attach {kind} {name}")

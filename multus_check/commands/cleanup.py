@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from multus_check.collect.live.leftovers import cleanup_leftovers
 from multus_check.errors import MultusCheckError
-from multus_check.kube import Gateway, load_target
+from multus_check.kube import ClusterTarget, connect
+from multus_check.kube.leftovers import cleanup_leftovers
 from multus_check.model import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 
 HELP = "remove the pods, ConfigMaps and namespaces left by earlier multus-check runs"
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        gw = Gateway(load_target(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
+        gw = connect(ClusterTarget(args.kubeconfig, args.context))
         report = cleanup_leftovers(gw, getattr(args, "namespace", None))
     except MultusCheckError as exc:
         print(f"multus-check: error: {exc}", file=sys.stderr)

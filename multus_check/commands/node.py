@@ -154,14 +154,14 @@ def _read_conf(path: str) -> str:
 def nad_from_cluster(ref: str, kubeconfig: str | None, context: str | None, gateway: Any = None) -> NadSource:
     """Read NAD `[ns/]name` through the gateway; every way this can fail is a UsageError naming the cause."""
     from multus_check.errors import Forbidden, NotFound
-    from multus_check.kube import Gateway, load_target
+    from multus_check.kube import ClusterTarget, connect
     from multus_check.kube.resources import CRDS, NAD_CRD_NAME, NADS
 
     namespace, _, name = ref.rpartition("/")
     namespace = namespace or "default"
     if not name:
         raise UsageError(f"--nad {ref!r}: expected NAME or NAMESPACE/NAME")
-    gw = gateway or Gateway(load_target(kubeconfig, context))
+    gw = gateway or connect(ClusterTarget(kubeconfig, context))
     try:
         try:
             obj = gw.get(NADS, namespace, name)

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from multus_check.fixes.journal import Journal, find_journal
     from multus_check.fixes.permissions import for_undo, require
     from multus_check.fixes.undo import undo
-    from multus_check.kube import Gateway, load_target
+    from multus_check.kube import ClusterTarget, connect
     from multus_check.kube.writes import Writer
 
     journal = Journal.load(find_journal(args.run_id, Path(args.reports_root)))
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not pending:
         print(f"Nothing to undo in run {journal.run_id}: no applied change is left in {journal.path}.")
         return EXIT_OK
-    gateway = Gateway(load_target(args.kubeconfig, args.context))
+    gateway = connect(ClusterTarget(args.kubeconfig, args.context))
     try:
         require(gateway, for_undo(pending), f"undo run {journal.run_id}")
         outcome = undo(journal, Writer(gateway), force=args.force)

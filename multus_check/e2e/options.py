@@ -25,8 +25,8 @@ from multus_check.domain.cluster import Nad, cluster_dns_ip, kubernetes_service_
 from multus_check.domain.node import NotCollected, default_route_iface, interfaces
 from multus_check.e2e.arguments import DEFAULT_E2E_TIMEOUT, DEFAULT_PEER_WINDOW, DEFAULT_PROBE_IMAGE, add_e2e_arguments
 from multus_check.e2e.pod_verdicts import Expectations, judge
-from multus_check.e2e.podspec import Target
-from multus_check.model import Finding, Status
+from multus_check.e2e.sample_manifest import Target
+from multus_check.model import Finding, Status, new_run_id
 from multus_check.snapshot.model import Snapshot
 
 log = logging.getLogger(__name__)
@@ -42,13 +42,13 @@ def _opt(args: argparse.Namespace, name: str, default: Any) -> Any:
 
 def run_e2e(args: argparse.Namespace, snapshot: Snapshot, static_findings: list[Finding], *,
             gateway: Any = None, notify: Callable[[str], None] | None = None,
-            poll_interval: float = 0.25) -> list[Finding]:
+            poll_interval: float = 0.25, run_id: str | None = None) -> list[Finding]:
     """The e2e findings of this run (empty with --no-e2e or when --check/--skip exclude them all)."""
     selected = [c for c in ids.E2E_CHECKS
                 if (not _opt(args, "check", []) or matches(c, args.check)) and not matches(c, _opt(args, "skip", []))]
     if _opt(args, "no_e2e", False) or not selected or _offline(args, snapshot):
         return []
-    out = _plan_and_run(args, snapshot, static_findings, gateway, notify or _stderr, poll_interval)
+    out = _plan_and_run(args, snapshot, static_findings, gateway, notify or _stderr, poll_interval, run_id or new_run_id())
     return [f for f in out if f.check in selected]
 
 
@@ -63,7 +63,7 @@ def _skip_all(reason: str) -> list[Finding]:
 
 
 def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding], gateway: Any,
-                  notify: Callable[[str], None], poll_interval: float) -> list[Finding]:
+                  notify: Callable[[str], None], poll_interval: float, run_id: str) -> list[Finding]:
     failed = sorted({f.check for f in static if f.check in GATING_CHECKS and f.status is Status.FAIL})
     if failed:
         return _skip_all(f"Not run: prerequisite check(s) {', '.join(failed)} failed, so no sample pod can attach.")
@@ -77,15 +77,15 @@ def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding
     expect = _expectations(args, snap, chosen, nodes)
     route_to = [ip for ip in (expect.dns_ip, expect.api_ip) if ip]
     if gateway is None:
-        from multus_check.kube import Gateway, load_target
+        from multus_check.kube import ClusterTarget, connect
 
-        gateway = Gateway(load_target(_opt(args, "kubeconfig", None), _opt(args, "context", None)))
-    from multus_check.e2e.runner import E2ERun
+        gateway = connect(ClusterTarget(_opt(args, "kubeconfig", None), _opt(args, "context", None)))
+    from multus_check.e2e.sample_pods import E2ERun
 
     runner = E2ERun(gateway, str(_opt(args, "namespace", "multus-check")), str(_opt(args, "probe_image",
                     DEFAULT_PROBE_IMAGE)), float(_opt(args, "e2e_timeout", DEFAULT_E2E_TIMEOUT)), route_to,
                     keep=bool(_opt(args, "keep", False)), poll_interval=poll_interval, notify=notify,
-                    peer_window=float(_opt(args, "e2e_peer_window", DEFAULT_PEER_WINDOW)))
+                    peer_window=float(_opt(args, "e2e_peer_window", DEFAULT_PEER_WINDOW)), run_id=run_id)
     missing = runner.missing_permissions()
     if missing:
         return skipped + [finding(c, Status.ERROR, CLUSTER, "Not run: RBAC forbids " + "; ".join(map(str, missing)) + ".",
@@ -171,7 +171,7 @@ def with_e2e(results: Any, args: argparse.Namespace, snapshot: Snapshot) -> Any:
     from multus_check.checks.registry import get
     from multus_check.report.results import Results
 
-    extra = run_e2e(args, snapshot, list(results.findings))
+    extra = run_e2e(args, snapshot, list(results.findings), run_id=results.run_id)
     if not extra:
         return results
     checks = dict(results.checks) | {f.check: get(f.check).title for f in extra}

@@ -16,11 +16,11 @@ from multus_check.checks import e2e as ids
 from multus_check.checks import multicast
 from multus_check.checks.base import finding
 from multus_check.domain.known_failures import cause_text
-from multus_check.e2e.podspec import IFNAME, static_mac_annotation
+from multus_check.e2e.sample_manifest import IFNAME, static_mac_annotation
 from multus_check.model import Finding, Status
 
 if TYPE_CHECKING:
-    from multus_check.e2e.runner import PodObservation
+    from multus_check.e2e.sample_pods import PodObservation
 
 ROUTE_REMEDIATION = (
     "Keep Service traffic on eth0 (flannel-k3s.md §3.4): add the Service CIDR to the flannel CNI plugin's own "

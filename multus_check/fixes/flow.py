@@ -119,14 +119,15 @@ def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Pl
 
     gateway = None
     if writer is None:
-        from multus_check.kube import Gateway, load_target
+        from multus_check.kube import ClusterTarget, connect
         from multus_check.kube.writes import Writer
 
-        gateway = Gateway(load_target(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
+        gateway = connect(ClusterTarget(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
         writer = Writer(gateway)
     if recollect is None:
         live = importlib.import_module("multus_check.collect.live")
-        recollect = lambda: live.collect_cluster(args)  # noqa: E731
+        # the same run, a second collection: its pods must not meet the first one's, still terminating, by name
+        recollect = lambda: live.collect_cluster(args, f"{results.run_id}-recheck")  # noqa: E731
     report_dir = run_report_dir(args.report_dir, results.run_id)
     _private_report_dir(report_dir, getattr(args, "output", None))
     try:

@@ -22,7 +22,7 @@ from typing import Any
 from multus_check.errors import Forbidden
 from multus_check.fixes.journal import Entry
 from multus_check.fixes.model import Action, Change, Plan
-from multus_check.kube import Gateway, load_target
+from multus_check.kube import ClusterTarget, Gateway, connect
 from multus_check.kube.access import Permission, allowed
 from multus_check.kube.writes import CLUSTERROLES, Writer, resource_for
 
@@ -112,7 +112,7 @@ def require_for_plans(args: argparse.Namespace, plans: list[Plan], writer: Write
     if writer is not None:
         require(writer.gateway, requirements, "apply this plan")
         return
-    gateway = Gateway(load_target(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
+    gateway = connect(ClusterTarget(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
     try:
         require(gateway, requirements, "apply this plan")
     finally:

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from multus_check.kube.gateway import Gateway
 from multus_check.kube.resources import Resource
+
+if TYPE_CHECKING:
+    from multus_check.kube.gateway import Gateway  # a type only: importing this module loads no client
 
 
 @dataclass(frozen=True)

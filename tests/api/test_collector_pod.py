@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from multus_check.collect.live.bundle import build_bundle
+from multus_check.collect.live.collector_manifest import collector_pod, configmap_manifest, host_mounts
 from multus_check.collect.live.options import DEFAULT_COLLECTOR_IMAGE
 from multus_check.collect.live.pod_entry import BEGIN, END, unmask_created_mounts
-from multus_check.collect.live.podspec import collector_pod, configmap_manifest, host_mounts
 from multus_check.collect.live.wire import CollectorOutputError, parse_collector_log
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def sample_manifests() -> list[dict[str, Any]]:
 
 
 def render() -> str:
-    head = "# Generated from multus_check/collect/live/podspec.py for a k3s node (tests/api/test_collector_pod.py).\n"
+    head = "# Generated from multus_check/collect/live/collector_manifest.py for a k3s node (tests/api/test_collector_pod.py).\n"
     return head + yaml.safe_dump_all(sample_manifests(), sort_keys=False)
 
 

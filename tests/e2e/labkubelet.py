@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from multus_check.domain.cniconf import NetConf, parse_netconf
-from multus_check.e2e.podspec import COMPONENT, NETWORKS_ANNOTATION, STATUS_ANNOTATION
+from multus_check.e2e.sample_manifest import COMPONENT, NETWORKS_ANNOTATION, STATUS_ANNOTATION
 from multus_check.lab.config import LabState
 from multus_check.probes import cni, netns
 from tests.api.emulator import ClusterEmulator

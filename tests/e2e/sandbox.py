@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from multus_check.e2e.options import run_e2e
-from multus_check.e2e.podspec import COMPONENT
+from multus_check.e2e.sample_manifest import COMPONENT
 from multus_check.kube import Gateway, load_target
 from multus_check.model import Finding
 from multus_check.snapshot.model import NodeFacts, Section, SectionState, Snapshot

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from multus_check.collect.live.podspec import MANAGED_BY, RUN_LABEL
-from multus_check.e2e import podspec
-from multus_check.e2e.podspec import Target
+from multus_check.e2e import sample_manifest as podspec
+from multus_check.e2e.sample_manifest import Target
+from multus_check.kube.podrun import MANAGED_BY, RUN_LABEL
 
 
 def test_sample_pod_requests_the_nad_as_net1_on_its_node_with_only_net_raw() -> None:
@@ -42,7 +42,7 @@ def test_the_shipped_probe_pod_manifest_is_what_sample_pod_builds() -> None:
 
     import yaml
 
-    from multus_check.e2e.podspec import sample_pod
+    from multus_check.e2e.sample_manifest import sample_pod
 
     shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "fixtures" / "manifests" / "probe-pod.yaml").read_text())
     built = sample_pod("multus-check", "RUNID", 0, Target("default", "macvlan-conf", "NODE"),

@@ -16,8 +16,8 @@ from multus_check.checks import datapath
 from multus_check.cli import main
 from multus_check.domain.cniconf import parse_netconf
 from multus_check.e2e.pod_verdicts import judge_multicast
-from multus_check.e2e.podspec import Target
-from multus_check.e2e.runner import PodObservation
+from multus_check.e2e.sample_manifest import Target
+from multus_check.e2e.sample_pods import PodObservation
 from multus_check.fixes.model import PlanContext
 from multus_check.fixes.registry import FIXES, plan_all
 from multus_check.fixes.render import render_plan

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from multus_check.kube.podrun import DEFAULT_NAMESPACE
+
 #: python:3.12 on Alpine 3.21 (about 20 MB compressed), pinned to a patch release. Pin by digest
 #: with --collector-image for immutability; docs/COLLECTION.md says how to mirror it.
 DEFAULT_COLLECTOR_IMAGE = "docker.io/library/python:3.12.8-alpine3.21"
-DEFAULT_NAMESPACE = "multus-check"
 DEFAULT_CONCURRENCY = 64
 DEFAULT_TIMEOUT = 120.0
 

@@ -1,10 +1,10 @@
 """Run the sample pods: create them, wait with bounded polling, read their evidence, remove them.
 
 Touches the cluster only through the gateway, and only objects labelled with this run's id in
-the run's namespace (created and removed by the run unless it already existed). Cleanup reuses
-live collection's lifecycle, so the pods and ConfigMap go on success, failure, Ctrl-C and
-SIGTERM. Pod states are read with one list call per poll for all pods; events are read (one
-list call) only while a pod is still pending, at most once a second. The first sandbox failure
+the run's namespace (created and removed by the run unless it already existed). The pods are
+created, polled and read through the pod-run module (`kube.podrun`), so the pods and ConfigMap go
+on success, failure, Ctrl-C and SIGTERM. Pod states are read with one list call by label per poll
+for all pods; events are read (one list call) only while a pod is still pending, at most once a second. The first sandbox failure
 of a pod that has not started (a `FailedCreatePodSandBox` event, or any Warning the catalog
 knows) ends the wait for that pod at once, known cause or not: the kubelet would only retry the
 same ADD until the timeout, and the event already holds the cause.
@@ -20,20 +20,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from multus_check import signals
-from multus_check.collect.live.lifecycle import Run, finish
-from multus_check.collect.live.podspec import RUN_LABEL
-from multus_check.collect.live.preflight import Permission, run_permissions
 from multus_check.domain.known_failures import match
-from multus_check.e2e import podspec
-from multus_check.e2e.podspec import Target
-from multus_check.errors import ClusterAccessError, Conflict, Forbidden, NotFound
+from multus_check.e2e import sample_manifest
+from multus_check.e2e.sample_manifest import Target
+from multus_check.errors import ClusterAccessError, Forbidden
 from multus_check.kube import Gateway
-from multus_check.kube.resources import CONFIGMAPS, EVENTS, NAMESPACES, PODS
+from multus_check.kube.access import Permission
+from multus_check.kube.podrun import UNRECOVERABLE_WAITING, Run, finish, run_permissions
+from multus_check.kube.resources import EVENTS, PODS
+from multus_check.model import new_run_id
 
 log = logging.getLogger(__name__)
 
-FATAL_WAITING = frozenset({"ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "InvalidImageName",
-                           "CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
+#: a sample pod is done at the first failed pull too (a collector pod waits for the kubelet's retry)
+FATAL_WAITING = UNRECOVERABLE_WAITING | {"ErrImagePull"}
 #: the kubelet's event reason for a failed CNI ADD (kubelet events.FailedCreatePodSandBox)
 SANDBOX_FAILED = "FailedCreatePodSandBox"
 LOG_LIMIT_BYTES = 1 << 20
@@ -92,6 +92,7 @@ class E2ERun:
     poll_interval: float = 0.25
     peer_window: float = 30.0
     notify: Callable[[str], None] = lambda text: None
+    run_id: str = field(default_factory=new_run_id)
     run: Run | None = None
 
     def missing_permissions(self) -> list[Permission]:
@@ -105,8 +106,8 @@ class E2ERun:
 
     def execute(self, targets: list[Target]) -> list[PodObservation]:
         """Create one sample pod per target, wait for all, and always clean up."""
-        self.run = Run(self.gateway, self.namespace)
-        observations = [PodObservation(t, podspec.pod_name(self.run.run_id, i)) for i, t in enumerate(targets)]
+        self.run = Run(self.gateway, self.namespace, self.run_id)
+        observations = [PodObservation(t, sample_manifest.pod_name(self.run.run_id, i)) for i, t in enumerate(targets)]
         with signals.handled(), signals.tracking(self.run.left_behind):
             try:
                 self._setup(observations)
@@ -124,12 +125,11 @@ class E2ERun:
     def _setup(self, observations: list[PodObservation]) -> None:
         assert self.run is not None
         run_id = self.run.run_id
-        self._ensure_namespace()
-        self.run.create(CONFIGMAPS, podspec.configmap_manifest(self.namespace, run_id))
+        self.run.setup_waiting(sample_manifest.configmap_manifest(self.namespace, run_id), NAMESPACE_WAIT)
         deadline = self.timeout + 30
-        peers = podspec.peer_plans(run_id, [o.target for o in observations], self.peer_window)
+        peers = sample_manifest.peer_plans(run_id, [o.target for o in observations], self.peer_window)
         for index, obs in enumerate(observations):
-            pod = podspec.sample_pod(self.namespace, run_id, index, obs.target, self.image, self.route_to, deadline,
+            pod = sample_manifest.sample_pod(self.namespace, run_id, index, obs.target, self.image, self.route_to, deadline,
                                      peer=peers.get(index))
             try:
                 self.run.create(PODS, pod)
@@ -139,41 +139,15 @@ class E2ERun:
         self.notify(f"e2e: {len(observations)} sample pod(s) created in namespace {self.namespace} "
                     f"(image {self.image})")
 
-    def _ensure_namespace(self) -> None:
-        """Create the run's namespace unless it exists; wait out one still terminating from a
-        previous run (the API refuses new objects in a terminating namespace)."""
-        assert self.run is not None
-        gw, deadline = self.gateway, time.monotonic() + NAMESPACE_WAIT
-        while True:
-            try:
-                existing = gw.get(NAMESPACES, None, self.namespace)
-            except NotFound:
-                existing = None
-            except Forbidden:
-                return  # cannot look: assume an admin made it for us
-            if existing is not None and (existing.get("status") or {}).get("phase") != "Terminating":
-                return
-            if existing is None:
-                try:
-                    self.run.create_namespace()
-                    return
-                except Conflict:
-                    pass
-            if time.monotonic() > deadline:
-                raise ClusterAccessError(f"namespace {self.namespace} is still terminating after {NAMESPACE_WAIT:.0f} s")
-            time.sleep(1.0)
-
     # -- waiting --------------------------------------------------------------------------------
 
     def _wait(self, observations: list[PodObservation]) -> None:
         assert self.run is not None
         t0 = time.monotonic()
         deadline, last_events, last_note = t0 + self.timeout, 0.0, -1
-        selector = f"{RUN_LABEL}={self.run.run_id}"
         by_name = {o.pod: o for o in observations}
         while True:
-            pods = self.gateway.list(PODS, namespace=self.namespace, label_selector=selector)
-            for pod in pods:
+            for pod in self.run.pods().values():
                 obs = by_name.get(str(pod["metadata"]["name"]))
                 if obs is not None and not obs.finished:
                     _update(obs, pod)
@@ -218,11 +192,12 @@ class E2ERun:
                                    "message": str(event.get("message") or event.get("note") or "")})
 
     def _read_logs(self, observations: list[PodObservation]) -> None:
+        assert self.run is not None
         for obs in observations:
             if not obs.started:
                 continue
             try:
-                text = self.gateway.pod_log(self.namespace, obs.pod, podspec.CONTAINER, LOG_LIMIT_BYTES)
+                text = self.run.log(obs.pod, sample_manifest.CONTAINER, LOG_LIMIT_BYTES)
             except ClusterAccessError as exc:
                 obs.output_problem = f"the pod's log could not be read: {exc}"
                 continue
@@ -233,7 +208,7 @@ def _update(obs: PodObservation, pod: dict[str, Any]) -> None:
     status = pod.get("status") or {}
     obs.phase = str(status.get("phase") or "Pending")
     obs.node = str((pod.get("spec") or {}).get("nodeName") or obs.node or "") or None
-    raw = ((pod.get("metadata") or {}).get("annotations") or {}).get(podspec.STATUS_ANNOTATION)
+    raw = ((pod.get("metadata") or {}).get("annotations") or {}).get(sample_manifest.STATUS_ANNOTATION)
     if raw:
         try:
             parsed = json.loads(raw)

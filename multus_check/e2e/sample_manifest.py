@@ -1,7 +1,7 @@
 """The objects an end-to-end run creates: the probe ConfigMap and one sample pod per (NAD, node).
 
 Pure functions from options to manifests, so tests and docs read exactly what is applied.
-Everything carries the live collection's labels (`app.kubernetes.io/managed-by=multus-check`
+Everything carries the pod-run labels (`kube.podrun`: `app.kubernetes.io/managed-by=multus-check`
 and the run id), so the same cleanup removes it on every way out.
 
 Why a ConfigMap: the probe needs python3 + scapy, which no pinned stock image installs at
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from multus_check.collect.live.podspec import labels, run_once_spec
+from multus_check.kube.podrun import labels, run_once_spec
 
 CONTAINER = "probe"
 CODE_MOUNT = "/opt/multus-check"

@@ -1,7 +1,8 @@
-"""The objects a live run creates: its namespace, the collector ConfigMap and one pod per node.
+"""The objects node-facts collection creates: the collector ConfigMap and one collector pod per node.
 
 Pure functions from options to manifests (dicts), so tests and docs can read exactly what the
-tool would apply. Everything carries `app.kubernetes.io/managed-by=multus-check` and the run id.
+tool would apply (fixtures/manifests/collector-pod.yaml is generated from them). Everything carries
+the pod-run labels (`kube.podrun`: `app.kubernetes.io/managed-by=multus-check` and the run id).
 
 The pod: pinned to its node with `nodeName` (no scheduler, so cordons do not stop it),
 tolerating every taint, host network, no service-account token, read-only root file system,
@@ -15,22 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from multus_check.collect.live.bundle import ENTRY_FILE, Bundle
+from multus_check.kube.podrun import labels, run_once_spec
 
-MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGER = "multus-check"
-RUN_LABEL = "multus-check.io/run-id"
-COMPONENT_LABEL = "app.kubernetes.io/component"
 NODE_ANNOTATION = "multus-check.io/node"
 CONTAINER = "collector"
 BUNDLE_MOUNT = "/opt/multus-check"
 HOST_ROOT = "/host"
-
-MANAGED_SELECTOR = f"{MANAGED_BY}={MANAGER}"
-
-
-def run_selector(run_id: str) -> str:
-    return f"{MANAGED_SELECTOR},{RUN_LABEL}={run_id}"
-
 
 @dataclass(frozen=True)
 class HostMount:
@@ -78,17 +69,6 @@ def host_mounts(node: dict[str, Any]) -> tuple[HostMount, ...]:
     return STANDARD_MOUNTS + (K3S_MOUNTS if is_k3s(node) else ())
 
 
-def labels(run_id: str, component: str) -> dict[str, str]:
-    return {MANAGED_BY: MANAGER, RUN_LABEL: run_id, COMPONENT_LABEL: component}
-
-
-def namespace_manifest(name: str, run_id: str) -> dict[str, Any]:
-    meta_labels = labels(run_id, "namespace")
-    # hostNetwork and hostPath need the privileged Pod Security level in this namespace only.
-    meta_labels["pod-security.kubernetes.io/enforce"] = "privileged"
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": meta_labels}}
-
-
 def configmap_name(run_id: str) -> str:
     return f"multus-check-collector-{run_id}"
 
@@ -103,14 +83,6 @@ def configmap_manifest(namespace: str, run_id: str, bundle: Bundle) -> dict[str,
 
 def pod_name(run_id: str, index: int) -> str:
     return f"multus-check-{run_id}-{index}"
-
-
-def run_once_spec(deadline: float) -> dict[str, Any]:
-    """The pod spec fields every short-lived pod of a run shares (collector and sample pods): it runs
-    once, is killed at its deadline, goes to any node whatever its taints, and gets no token."""
-    return {"restartPolicy": "Never", "activeDeadlineSeconds": max(1, int(deadline)),
-            "terminationGracePeriodSeconds": 1, "automountServiceAccountToken": False,
-            "enableServiceLinks": False, "tolerations": [{"operator": "Exists"}]}
 
 
 def collector_pod(

@@ -1,49 +1,122 @@
-"""Create a run's objects, and remove them on every way out: success, failure, Ctrl-C, SIGTERM.
+"""Run short-lived pods in the cluster and remove them on every way out: success, failure, Ctrl-C, SIGTERM.
 
-A run owns one ConfigMap and its pods (collector or sample pods), in its own namespace (created,
-and removed at the end, unless it already existed). Every create goes through the run, which keeps
-a ledger of what exists (and what may exist: a create or a delete that got no answer), so that a
-second Ctrl-C or SIGTERM during cleanup names exactly what was left behind, or says that nothing
-was. Cleanup deletes by label (`run_selector`), so even objects whose create got no answer go.
-`multus-check cleanup` (leftovers.py) finds the leftovers of any earlier run the same way.
-Signals themselves are handled in `multus_check.signals`.
+The one pod-run module, used by the node-facts collector (collect/live/collector_pods.py), the e2e
+sample pods (e2e/sample_pods.py) and `multus-check cleanup` (leftovers.py). A run owns one ConfigMap
+and its pods, in its own namespace (created, and removed at the end, unless it already existed),
+all labelled `app.kubernetes.io/managed-by=multus-check` and with the run id. Every create goes
+through the run, which keeps a ledger of what exists (and what may exist: a create or a delete that
+got no answer), so that a second Ctrl-C or SIGTERM during cleanup names exactly what was left
+behind, or says that nothing was. The run's pods are polled with one list call by label per poll
+(`pods`), whatever their number, and each pod's log is read once with a byte limit (`log`). Cleanup
+deletes by label (`run_selector`), so even objects whose create got no answer go. Signals themselves
+are handled in `multus_check.signals`. May touch: the run's namespace and its labelled pods and
+ConfigMaps, through the gateway.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multus_check import signals
-from multus_check.collect.live.bundle import Bundle
-from multus_check.collect.live.podspec import (
-    configmap_manifest,
-    namespace_manifest,
-    run_selector,
-)
-from multus_check.errors import ClusterAccessError, Forbidden, NotFound, Terminated, Unreachable
-from multus_check.kube import Gateway
+from multus_check.errors import ClusterAccessError, Conflict, Forbidden, NotFound, Unreachable
+from multus_check.kube.access import Permission, allowed
 from multus_check.kube.resources import CONFIGMAPS, NAMESPACES, PODS, Resource
+from multus_check.model import new_run_id
+
+if TYPE_CHECKING:
+    from multus_check.kube.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Run", "Terminated", "delete_run_objects", "finish", "new_run_id"]
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "multus-check"
+RUN_LABEL = "multus-check.io/run-id"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+MANAGED_SELECTOR = f"{MANAGED_BY}={MANAGER}"
+#: the namespace runs put their pods in unless told otherwise (--namespace)
+DEFAULT_NAMESPACE = "multus-check"
+#: container waiting reasons that do not resolve by themselves within a run (a pod that shows one is done)
+UNRECOVERABLE_WAITING = frozenset({
+    "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
+    "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+})
+
+
+def run_selector(run_id: str) -> str:
+    return f"{MANAGED_SELECTOR},{RUN_LABEL}={run_id}"
+
+
+def labels(run_id: str, component: str) -> dict[str, str]:
+    return {MANAGED_BY: MANAGER, RUN_LABEL: run_id, COMPONENT_LABEL: component}
+
+
+def namespace_manifest(name: str, run_id: str) -> dict[str, Any]:
+    meta_labels = labels(run_id, "namespace")
+    # hostNetwork and hostPath need the privileged Pod Security level in this namespace only.
+    meta_labels["pod-security.kubernetes.io/enforce"] = "privileged"
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": meta_labels}}
+
+
+def run_once_spec(deadline: float) -> dict[str, Any]:
+    """The pod spec fields every short-lived pod of a run shares (collector and sample pods): it runs
+    once, is killed at its deadline, goes to any node whatever its taints, and gets no token."""
+    return {"restartPolicy": "Never", "activeDeadlineSeconds": max(1, int(deadline)),
+            "terminationGracePeriodSeconds": 1, "automountServiceAccountToken": False,
+            "enableServiceLinks": False, "tolerations": [{"operator": "Exists"}]}
+
+
+def pod_permissions(namespace: str, create_namespace: bool) -> tuple[Permission, ...]:
+    """What a run's pods need in its namespace (read it, create the ConfigMap and pods, poll, read logs,
+    delete them; create and remove the namespace when it does not exist)."""
+    needed = [
+        Permission("get", NAMESPACES, name=namespace),
+        Permission("create", CONFIGMAPS, namespace),
+        Permission("deletecollection", CONFIGMAPS, namespace),
+        Permission("create", PODS, namespace),
+        Permission("list", PODS, namespace),
+        Permission("deletecollection", PODS, namespace),
+        Permission("get", "pods/log", namespace),
+    ]
+    if create_namespace:
+        needed += [Permission("create", NAMESPACES), Permission("delete", NAMESPACES, name=namespace)]
+    return tuple(needed)
+
+
+def run_permissions(gw: Gateway, namespace: str, extra: Sequence[Permission] = ()) -> tuple[dict[Permission, bool], bool | None]:
+    """Reviews of what a run with pods in `namespace` needs (plus `extra`), and whether the namespace exists.
+
+    Creating (and removing) the namespace is asked for only when it may not exist. Raises Forbidden
+    when reviews cannot be asked at all.
+    """
+    wanted = [*extra, *pod_permissions(namespace, create_namespace=False)]
+    answers = dict(zip(wanted, allowed(gw, wanted), strict=True))
+    exists = namespace_exists(gw, namespace) if answers[Permission("get", NAMESPACES, name=namespace)] else None
+    if exists is not True:  # it may have to be created (and then removed) by the run
+        more = [p for p in pod_permissions(namespace, create_namespace=True) if p not in answers]
+        answers.update(zip(more, allowed(gw, more), strict=True))
+    return answers, exists
+
+
+def namespace_exists(gw: Gateway, namespace: str) -> bool | None:
+    try:
+        gw.get(NAMESPACES, None, namespace)
+    except NotFound:
+        return False
+    except ClusterAccessError:
+        return None  # cannot tell (e.g. no `get namespaces`): assume it may need creating
+    return True
 
 #: ledger states: a create was sent (no answer yet); it succeeded; it got no clear answer (it may have
 #: happened); a delete was sent (no answer yet); it is gone
 CREATING, CREATED, MAYBE, DELETING, REMOVED = "creating", "created", "maybe", "deleting", "removed"
 _LIVE = (CREATING, CREATED, MAYBE, DELETING)
 _SHOWN_NAMES = 5
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
 @dataclass
@@ -65,8 +138,8 @@ class Run:
 
     # -- creating -------------------------------------------------------------------------------
 
-    def setup(self, bundle: Bundle, namespace_exists: bool | None = None) -> None:
-        """Make sure the namespace exists (create it if needed), then the code ConfigMap."""
+    def setup(self, code: dict[str, Any], namespace_exists: bool | None = None) -> None:
+        """Make sure the namespace exists (create it if needed), then the ConfigMap with the pods' code."""
         if namespace_exists is None:
             try:
                 self.gateway.get(NAMESPACES, None, self.namespace)
@@ -77,7 +150,31 @@ class Run:
                 namespace_exists = True  # cannot look: assume the admin made it for us
         if not namespace_exists:
             self.create_namespace()
-        self.create(CONFIGMAPS, configmap_manifest(self.namespace, self.run_id, bundle))
+        self.create(CONFIGMAPS, code)
+
+    def setup_waiting(self, code: dict[str, Any], wait: float = 60.0) -> None:
+        """Like `setup`, but wait out a namespace still terminating from a previous run (the API refuses
+        new objects in it), for at most `wait` seconds."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                existing = self.gateway.get(NAMESPACES, None, self.namespace)
+            except NotFound:
+                existing = None
+            except Forbidden:
+                break  # cannot look: assume an admin made it for us
+            if existing is not None and (existing.get("status") or {}).get("phase") != "Terminating":
+                break
+            if existing is None:
+                try:
+                    self.create_namespace()
+                    break
+                except Conflict:
+                    pass
+            if time.monotonic() > deadline:
+                raise ClusterAccessError(f"namespace {self.namespace} is still terminating after {wait:.0f} s")
+            time.sleep(1.0)
+        self.create(CONFIGMAPS, code)
 
     def create_namespace(self) -> None:
         self._create(NAMESPACES, None, namespace_manifest(self.namespace, self.run_id), "namespace")
@@ -87,6 +184,17 @@ class Run:
     def create(self, resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
         """Create a pod or ConfigMap of this run in its namespace, keeping the ledger."""
         return self._create(resource, self.namespace, obj, "pod" if resource is PODS else resource.kind)
+
+    # -- watching -------------------------------------------------------------------------------
+
+    def pods(self) -> dict[str, dict[str, Any]]:
+        """This run's pods by name: one list call by label, however many there are."""
+        return {str(p["metadata"]["name"]): p
+                for p in self.gateway.list(PODS, namespace=self.namespace, label_selector=run_selector(self.run_id))}
+
+    def log(self, pod: str, container: str, limit_bytes: int) -> str:
+        """A pod's log (its last `limit_bytes`); the gateway's errors (Invalid: the container never started)."""
+        return self.gateway.pod_log(self.namespace, pod, container, limit_bytes)
 
     def _create(self, resource: Resource, namespace: str | None, obj: dict[str, Any], kind: str) -> dict[str, Any]:
         entry = _Entry(kind, str(obj["metadata"]["name"]))

@@ -16,15 +16,15 @@ import contextlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from multus_check.collect.live.lifecycle import delete_run_objects
-from multus_check.collect.live.options import DEFAULT_NAMESPACE
-from multus_check.collect.live.podspec import MANAGED_BY, MANAGED_SELECTOR, MANAGER
 from multus_check.errors import ClusterAccessError, Forbidden, NotFound
-from multus_check.kube import Gateway
 from multus_check.kube.access import Permission
+from multus_check.kube.podrun import DEFAULT_NAMESPACE, MANAGED_BY, MANAGED_SELECTOR, MANAGER, delete_run_objects
 from multus_check.kube.resources import CONFIGMAPS, NAMESPACES, PODS, Resource
+
+if TYPE_CHECKING:
+    from multus_check.kube.gateway import Gateway
 
 CLEANUP_RBAC = "fixtures/rbac/cleanup.yaml"
 T = TypeVar("T")

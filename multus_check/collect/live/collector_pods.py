@@ -1,8 +1,9 @@
 """Node facts from one short-lived collector pod per node, all nodes in parallel.
 
 At most `concurrency` pods exist at once; a finished pod's slot goes to the next node at
-once. Pod states are read with one list call per poll for the whole run (not one per pod),
-and each pod's log once, so requests grow by two per node and by one per poll. A node whose
+once. The pods are created, polled and read through the pod-run module (`kube.podrun`): pod
+states with one list call by label per poll for the whole run (not one per pod), and each
+pod's log once, so requests grow by two per node and by one per poll. A node whose
 collector cannot run (image pull, rejected by the kubelet, never started, timed out, broken
 output) gets a failed `node/<name>` section naming why; the other nodes are still collected.
 """
@@ -18,21 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from multus_check.collect.live.bundle import Bundle
-from multus_check.collect.live.lifecycle import Run
-from multus_check.collect.live.podspec import CONTAINER, collector_pod, pod_name, run_selector
+from multus_check.collect.live.collector_manifest import CONTAINER, collector_pod, pod_name
 from multus_check.collect.live.wire import CollectorOutputError, error_in_log, parse_collector_log
 from multus_check.errors import ClusterAccessError, Invalid
-from multus_check.kube import Gateway
+from multus_check.kube.podrun import UNRECOVERABLE_WAITING, Run
 from multus_check.kube.resources import PODS
 from multus_check.snapshot.model import NodeFacts, Section, SectionState
 
 log = logging.getLogger(__name__)
-
-#: Container waiting reasons that will not resolve by themselves within a run.
-FATAL_WAITING = frozenset({
-    "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
-    "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
-})
 LOG_LIMIT_BYTES = 8 << 20
 GRACE_SECONDS = 15.0
 
@@ -53,7 +47,6 @@ class _Active:
 
 @dataclass
 class NodeFactsCollector:
-    gateway: Gateway
     run: Run
     bundle: Bundle
     image: str
@@ -113,8 +106,7 @@ class NodeFactsCollector:
     def _poll(self, active: dict[str, _Active]) -> list[tuple[str, _Active, str | None]]:
         """(pod, active, failure-or-None) for every pod that is done; one list call."""
         try:
-            pods = {p["metadata"]["name"]: p for p in self.gateway.list(
-                PODS, namespace=self.run.namespace, label_selector=run_selector(self.run.run_id))}
+            pods: dict[str, dict[str, Any]] | None = self.run.pods()
         except ClusterAccessError as exc:
             log.warning("could not read the collector pods' state (%s); retrying", exc)
             pods = None
@@ -137,7 +129,7 @@ class NodeFactsCollector:
     def _finish(self, pod: str, act: _Active, failure: str | None) -> None:
         text = ""
         try:
-            text = self.gateway.pod_log(self.run.namespace, pod, CONTAINER, LOG_LIMIT_BYTES)
+            text = self.run.log(pod, CONTAINER, LOG_LIMIT_BYTES)
         except Invalid:
             text = ""  # the container never started: no log
         except ClusterAccessError as exc:
@@ -181,7 +173,7 @@ def _classify(pod: dict[str, Any]) -> tuple[str, str]:
     for c in containers:
         waiting = (c.get("state") or {}).get("waiting") or {}
         reason = str(waiting.get("reason") or "")
-        if reason in FATAL_WAITING:
+        if reason in UNRECOVERABLE_WAITING:
             kind = "image pull failed" if "Image" in reason else "container could not start"
             return "failed", f"{kind}: {reason}: {waiting.get('message', '')}".rstrip(": ")
         if reason:
