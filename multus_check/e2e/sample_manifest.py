@@ -30,6 +30,9 @@ NAD_ANNOTATION = "multus-check.io/nad"
 NODE_ANNOTATION = "multus-check.io/node"
 COMPONENT = "e2e-sample"
 IFNAME = "net1"
+#: what the sample pod's ConfigMap ships: file name in the pod -> source under multus_check/
+SHIPPED = {ENTRY: "e2e/pod_probe.py", "probe_script.py": "probes/probe_script.py", "probe_ipv6.py": "probes/probe_ipv6.py",
+           "netinfo.py": "collect/netinfo.py"}
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,10 @@ class Target:
 
 
 def code_files() -> dict[str, str]:
-    """The scripts the pod runs: this package's pod probe and the shared mDNS/SSDP probe with its IPv6 half."""
-    here = Path(__file__).resolve().parent
-    return {ENTRY: (here / "pod_probe.py").read_text(),
-            "probe_script.py": (here.parent / "probes" / "probe_script.py").read_text(),
-            "probe_ipv6.py": (here.parent / "probes" / "probe_ipv6.py").read_text()}
+    """The scripts the pod runs, flat beside each other: the pod probe, the shared mDNS/SSDP probe with its IPv6
+    half, and the one interface/route reader they import (SHIPPED; standard library + scapy only)."""
+    package = Path(__file__).resolve().parent.parent
+    return {name: (package / where).read_text() for name, where in SHIPPED.items()}
 
 
 def configmap_name(run_id: str) -> str:
