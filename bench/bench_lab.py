@@ -18,7 +18,8 @@ import time
 from typing import Any
 
 from multus_check.domain.cniconf import parse_netconf
-from multus_check.lab import daemons, lab
+from multus_check.lab import daemons
+from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import LabState
 from multus_check.probes import datapath
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from multus_check.checks import registry
-from multus_check.engine import run_checks
+from multus_check.checks.engine import run_checks
 from multus_check.model import Status
 from tests.conftest import SNAPSHOTS, fixture_snapshot
 

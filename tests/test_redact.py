@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from multus_check.checks.engine import run_checks
 from multus_check.collect.redact import (
     FILE_MARKER,
     VALUE_MARKER,
@@ -18,7 +19,6 @@ from multus_check.collect.redact import (
     redact_text,
     secret_name,
 )
-from multus_check.engine import run_checks
 from multus_check.snapshot import REDACTED_MARKER, Snapshot
 from tests.conftest import SNAPSHOTS, fixture_snapshot
 

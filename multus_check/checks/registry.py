@@ -15,9 +15,9 @@ import pkgutil
 from collections.abc import Iterable
 
 from multus_check.checks import spec as _spec
-from multus_check.checks.spec import CheckSpec, matches
+from multus_check.checks.spec import CheckSpec, Selection, matches
 
-__all__ = ["CheckSpec", "all_checks", "get", "matches", "select", "suggestion", "unknown_patterns"]
+__all__ = ["CheckSpec", "Selection", "all_checks", "get", "matches", "select", "suggestion", "unknown_patterns"]
 _loaded = False
 
 

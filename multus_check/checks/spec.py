@@ -14,11 +14,14 @@ import fnmatch
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from multus_check.model import Finding, Severity
-from multus_check.snapshot.model import Snapshot
 
-CheckFn = Callable[[Snapshot], list[Finding]]
+if TYPE_CHECKING:  # a type only: the command line imports Selection from here and must stay light
+    from multus_check.snapshot.model import Snapshot
+
+CheckFn = Callable[["Snapshot"], list[Finding]]
 KINDS = ("static", "node", "e2e")
 
 
@@ -85,3 +88,23 @@ def registered() -> list[CheckSpec]:
 def matches(check_id: str, patterns: Iterable[str]) -> bool:
     """True when the id equals or glob-matches any pattern (`cidr.*`, `multus.conf-first`)."""
     return any(fnmatch.fnmatchcase(check_id, p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which checks a run evaluates: `--check` patterns (none: all) minus `--skip` patterns (ids or globs)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def selects(self, check_id: str) -> bool:
+        return (not self.include or matches(check_id, self.include)) and not matches(check_id, self.exclude)
+
+    @property
+    def narrowed(self) -> bool:
+        """--check or --skip was given."""
+        return bool(self.include or self.exclude)
+
+
+#: no --check, no --skip
+EVERY_CHECK = Selection()

@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from multus_check.commands.arguments import add_cluster_arguments, cluster_target
 from multus_check.model import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -25,8 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mac", help="a fixed unicast MAC for net1 (keeps the DHCP lease across restarts)")
     parser.add_argument("--yes", action="store_true", help="apply without asking")
     parser.add_argument("--report-dir", metavar="DIR", help="where the journal goes (default: reports/<run-id>/)")
-    parser.add_argument("--kubeconfig", metavar="FILE")
-    parser.add_argument("--context", metavar="NAME")
+    add_cluster_arguments(parser)
     parser.add_argument("-v", "--verbose", action="count", default=0)
 
 
@@ -52,18 +52,18 @@ def run(args: argparse.Namespace) -> int:
     from multus_check.files import report_dir
     from multus_check.fixes.apply import apply
     from multus_check.fixes.attach import attach_plan, check_mac, parse_target
-    from multus_check.fixes.flow import Answer, ask
     from multus_check.fixes.journal import Journal
     from multus_check.fixes.permissions import require
+    from multus_check.fixes.prompt import Answer, ask
     from multus_check.fixes.render import render_plan
-    from multus_check.kube import ClusterTarget, connect
+    from multus_check.kube.connect import connect
     from multus_check.kube.resources import NADS
     from multus_check.kube.writes import Writer
     from multus_check.model import new_run_id
 
     kind, name = parse_target(args.target)
     mac = check_mac(args.mac) if args.mac else None
-    gateway = connect(ClusterTarget(args.kubeconfig, args.context))
+    gateway = connect(cluster_target(args))
     writer = Writer(gateway)
     try:
         require(gateway, attach_requirements(kind, args.namespace, name, args.network), f"attach {kind} {name}")

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from multus_check.commands.arguments import add_cluster_arguments, cluster_target
 from multus_check.model import EXIT_FAILED, EXIT_OK
 
 HELP = "Restore every object a `--fix` run changed, exactly as journaled, and delete what it created."
@@ -19,8 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id", metavar="RUN_ID", help="the run id printed by --fix (or a report directory / journal file)")
     parser.add_argument("--reports-root", default="reports", metavar="DIR", help="where run report directories live (default: reports)")
     parser.add_argument("--force", action="store_true", help="restore objects even if they changed after the fix")
-    parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
-    parser.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current context)")
+    add_cluster_arguments(parser)
     parser.add_argument("-v", "--verbose", action="count", default=0)
 
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from multus_check.fixes.journal import Journal, find_journal
     from multus_check.fixes.permissions import for_undo, require
     from multus_check.fixes.undo import undo
-    from multus_check.kube import ClusterTarget, connect
+    from multus_check.kube.connect import connect
     from multus_check.kube.writes import Writer
 
     journal = Journal.load(find_journal(args.run_id, Path(args.reports_root)))
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not pending:
         print(f"Nothing to undo in run {journal.run_id}: no applied change is left in {journal.path}.")
         return EXIT_OK
-    gateway = connect(ClusterTarget(args.kubeconfig, args.context))
+    gateway = connect(cluster_target(args))
     try:
         require(gateway, for_undo(pending), f"undo run {journal.run_id}")
         outcome = undo(journal, Writer(gateway), force=args.force)

@@ -17,18 +17,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multus_check import signals
 from multus_check.domain.known_failures import match
 from multus_check.e2e import sample_manifest
 from multus_check.e2e.sample_manifest import Target
 from multus_check.errors import ClusterAccessError, Forbidden
-from multus_check.kube import Gateway
 from multus_check.kube.access import Permission
 from multus_check.kube.podrun import UNRECOVERABLE_WAITING, Run, finish, run_permissions
 from multus_check.kube.resources import EVENTS, PODS
 from multus_check.model import new_run_id
+
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway
 
 log = logging.getLogger(__name__)
 

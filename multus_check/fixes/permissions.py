@@ -14,17 +14,19 @@ May touch: the cluster, with SelfSubjectAccessReviews only.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multus_check.errors import Forbidden
 from multus_check.fixes.journal import Entry
 from multus_check.fixes.model import Action, Change, Plan
-from multus_check.kube import ClusterTarget, Gateway, connect
+from multus_check.kube import ClusterTarget, connect
 from multus_check.kube.access import Permission, allowed
 from multus_check.kube.writes import CLUSTERROLES, Writer, resource_for
+
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway
 
 FIX_RBAC = "fixtures/rbac/fix.yaml grants them (docs/FIX.md)"
 RBAC_GROUP = CLUSTERROLES.group
@@ -106,13 +108,13 @@ def require(gw: Gateway, requirements: list[Requirement], what: str) -> None:
                         verb="", resource="")
 
 
-def require_for_plans(args: argparse.Namespace, plans: list[Plan], writer: Writer | None) -> None:
-    """The --fix check: what the planned changes need (with the run's gateway, or one made from the args)."""
+def require_for_plans(target: ClusterTarget, plans: list[Plan], writer: Writer | None) -> None:
+    """The --fix check: what the planned changes need (with the run's gateway, or one made for `target`)."""
     requirements = for_changes(c for p in plans if p.refused is None for c in p.changes)
     if writer is not None:
         require(writer.gateway, requirements, "apply this plan")
         return
-    gateway = connect(ClusterTarget(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
+    gateway = connect(target)
     try:
         require(gateway, requirements, "apply this plan")
     finally:

@@ -12,55 +12,67 @@ through `multus_check.files` (0600 files in 0700 directories).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from multus_check.errors import UsageError
 from multus_check.files import report_dir, writable_problem, write_private
-from multus_check.model import EXIT_USAGE
+from multus_check.model import EXIT_USAGE, Severity
+from multus_check.report.results import Results
 
 PROG = "multus-check"
 
 
-def check_destinations(args: argparse.Namespace) -> None:
+@dataclass(frozen=True)
+class ReportOptions:
+    """How a run reports (--format, --output, --report-dir, -v) and turns findings into its exit code
+    (--fail-on, --exit-zero)."""
+
+    format: str = "table"
+    output: str | None = None
+    report_dir: str | None = None
+    verbose: int = 0
+    fail_on: Severity = Severity.INFO
+    exit_zero: bool = False
+
+
+def check_destinations(opts: ReportOptions) -> None:
     """UsageError (exit 2) before any work when an explicit --report-dir or --output cannot be written."""
-    if getattr(args, "report_dir", None):
-        problem = writable_problem(Path(args.report_dir), directory=True)
+    if opts.report_dir:
+        problem = writable_problem(Path(opts.report_dir), directory=True)
         if problem:
-            raise UsageError(f"cannot write the report directory {args.report_dir}: {problem}; "
+            raise UsageError(f"cannot write the report directory {opts.report_dir}: {problem}; "
                              "choose another with --report-dir")
-    if getattr(args, "output", None):
-        problem = writable_problem(Path(args.output), directory=False)
+    if opts.output:
+        problem = writable_problem(Path(opts.output), directory=False)
         if problem:
-            raise UsageError(f"cannot write --output {args.output}: {problem}")
+            raise UsageError(f"cannot write --output {opts.output}: {problem}")
 
 
-def emit(results: Any, args: argparse.Namespace, fail_on: Any) -> int:
+def emit(results: Results, opts: ReportOptions) -> int:
     """Write results.json + junit.xml to the report dir, print the chosen report, return the exit code."""
-    from multus_check.report import render
-
-    results.fail_on, results.exit_zero = fail_on, bool(getattr(args, "exit_zero", False))
-    where_to = report_dir(args.report_dir, results.run_id)
-    saved = _save_report_dir(results, where_to, explicit=bool(args.report_dir))
-    if args.output:
+    results.fail_on, results.exit_zero = opts.fail_on, opts.exit_zero
+    where_to = report_dir(opts.report_dir, results.run_id)
+    saved = _save_report_dir(results, where_to, explicit=bool(opts.report_dir))
+    if opts.output:
         try:
-            write_private(Path(args.output), _text(results, args, render))
+            write_private(Path(opts.output), _text(results, opts))
         except OSError as exc:
             results.exit_override = EXIT_USAGE
-            _say(f"error: cannot write --output {args.output}: {_reason(exc)}; the report follows on stdout")
-            write_stdout(_text(results, args, render))
+            _say(f"error: cannot write --output {opts.output}: {_reason(exc)}; the report follows on stdout")
+            write_stdout(_text(results, opts))
     else:
-        write_stdout(_text(results, args, render))
+        write_stdout(_text(results, opts))
     code: int = results.process_exit_code()
     where = f"; reports in {where_to}" if saved else ""
-    if args.format != "table" or args.output:
+    if opts.format != "table" or opts.output:
         from multus_check.report.common import totals_line
 
         _say(totals_line(results.summary(), code) + where, prefix=False)
-    elif args.verbose and saved:
+    elif opts.verbose and saved:
         _say(f"reports in {where_to}", prefix=False)
     return code
 
@@ -82,10 +94,11 @@ def _save_report_dir(results: Any, report_dir: Path, *, explicit: bool) -> bool:
     return True
 
 
-def _text(results: Any, args: argparse.Namespace, render: Any) -> str:
-    color = args.format == "table" and not args.output and sys.stdout.isatty()
-    text: str = render(results, args.format, verbose=args.verbose > 0, color=color)
-    return text
+def _text(results: Results, opts: ReportOptions) -> str:
+    from multus_check.report import render
+
+    color = opts.format == "table" and not opts.output and sys.stdout.isatty()
+    return render(results, opts.format, verbose=opts.verbose > 0, color=color)
 
 
 def _reason(exc: OSError) -> str:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from multus_check import cli
-from multus_check.commands.node import nad_from_cluster
 from multus_check.errors import Unreachable, UsageError
+from multus_check.kube.connect import ClusterTarget
+from multus_check.pipeline.node_run import nad_from_cluster
 from tests.api.emulator import ClusterEmulator
 from tests.api.harness import EmulatorHarness
 
@@ -36,9 +37,9 @@ def cluster(tmp_path: Path) -> Iterator[tuple[ClusterEmulator, str]]:
 
 def test_name_alone_means_the_default_namespace_and_ns_slash_name_another(cluster: tuple[ClusterEmulator, str]) -> None:
     em, kc = cluster
-    got = nad_from_cluster("macvlan-lan", kc, None)
+    got = nad_from_cluster("macvlan-lan", ClusterTarget(kc))
     assert (got.namespace, got.name, got.config, got.label) == ("default", "macvlan-lan", CONFIG, "NAD default/macvlan-lan")
-    other = nad_from_cluster("home/lan-iot", kc, None)
+    other = nad_from_cluster("home/lan-iot", ClusterTarget(kc))
     assert other.ref == "home/lan-iot" and json.loads(other.config)["master"] == "eno1"
     assert em.count_calls("GET", "network-attachment-definitions/macvlan-lan") == 1
 
@@ -52,20 +53,20 @@ def test_name_alone_means_the_default_namespace_and_ns_slash_name_another(cluste
 def test_a_missing_or_empty_nad_is_a_usage_error_naming_it(cluster: tuple[ClusterEmulator, str], ref: str,
                                                           expected: str) -> None:
     with pytest.raises(UsageError, match=expected):
-        nad_from_cluster(ref, cluster[1], None)
+        nad_from_cluster(ref, ClusterTarget(cluster[1]))
 
 
 def test_rbac_forbidden_names_the_permission_and_the_file_alternative(cluster: tuple[ClusterEmulator, str]) -> None:
     em, kc = cluster
     em.deny("get", "network-attachment-definitions.k8s.cni.cncf.io")
     with pytest.raises(UsageError, match=r"not allowed to read it.*--nad-config FILE"):
-        nad_from_cluster("macvlan-lan", kc, None)
+        nad_from_cluster("macvlan-lan", ClusterTarget(kc))
 
 
 def test_without_the_crd_the_error_says_the_crd_is_missing(tmp_path: Path) -> None:
     with (EmulatorHarness(ClusterEmulator(), tmp_path / "kubeconfig") as h,
           pytest.raises(UsageError, match="CRD is not installed")):
-        nad_from_cluster("macvlan-lan", str(h.kubeconfig), None)
+        nad_from_cluster("macvlan-lan", ClusterTarget(str(h.kubeconfig)))
 
 
 def test_the_command_refuses_both_sources_and_an_unreachable_api_exits_2(
@@ -80,7 +81,7 @@ def test_the_command_refuses_both_sources_and_an_unreachable_api_exits_2(
         "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]}))
     with pytest.raises(Unreachable, match="cannot reach the API server"):
-        nad_from_cluster("macvlan-lan", str(kubeconfig), None)
+        nad_from_cluster("macvlan-lan", ClusterTarget(str(kubeconfig)))
     # the NAD is read before anything that needs root happens; as a non-root user only the root gate
     # stands in the way, so the test passes it without being root
     monkeypatch.setattr("os.geteuid", lambda: 0)

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from multus_check.lab import daemons, lab
+from multus_check.lab import daemons
+from multus_check.lab import lifecycle as lab
 from multus_check.snapshot.model import NodeFacts
 from tests.corpus import mirror
 from tests.corpus.cases import DISAGREEMENTS, Case, all_cases, nodes_doc, static_fails, verdicts

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from multus_check.e2e.options import run_e2e
+from multus_check.e2e.phase import run_e2e
 from multus_check.e2e.sample_manifest import COMPONENT
 from multus_check.kube import Gateway, load_target
 from multus_check.model import Finding

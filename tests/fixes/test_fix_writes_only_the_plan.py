@@ -32,7 +32,7 @@ from multus_check.fixes.journal import Journal
 from multus_check.fixes.model import Action, Plan
 from multus_check.fixes.render import render_plan
 from multus_check.fixes.undo import undo
-from multus_check.fixes.verify import static_findings
+from multus_check.pipeline.fix_run import static_findings
 from multus_check.snapshot import Snapshot, load_snapshot
 from tests.api.scenario import FIXTURES
 from tests.fixes.test_flannel_fix import kubeadm_shaped

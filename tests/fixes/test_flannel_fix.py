@@ -10,9 +10,9 @@ from multus_check.fixes.journal import Journal
 from multus_check.fixes.model import Action, same_object
 from multus_check.fixes.render import render_plan
 from multus_check.fixes.undo import undo
-from multus_check.fixes.verify import execute, static_findings, statuses
 from multus_check.kube.writes import Writer
 from multus_check.model import Status
+from multus_check.pipeline.fix_run import execute, static_findings, statuses
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import World, variant, world
 

@@ -21,8 +21,8 @@ from multus_check.e2e.sample_pods import PodObservation
 from multus_check.fixes.model import PlanContext
 from multus_check.fixes.registry import FIXES, plan_all
 from multus_check.fixes.render import render_plan
-from multus_check.fixes.verify import static_findings
 from multus_check.model import Finding, Status
+from multus_check.pipeline.fix_run import static_findings
 from multus_check.probes.cni import CniCall
 from multus_check.probes.datapath import DatapathObservation, DatapathOptions, MasterState, SocketState
 from multus_check.probes.datapath_verdicts import judge as judge_datapath

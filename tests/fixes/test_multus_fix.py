@@ -13,7 +13,7 @@ from multus_check.fixes.journal import Journal
 from multus_check.fixes.model import PlanContext, same_object
 from multus_check.fixes.multus import MultusNesting
 from multus_check.fixes.undo import undo
-from multus_check.fixes.verify import execute, static_findings
+from multus_check.pipeline.fix_run import execute, static_findings
 from multus_check.snapshot import load_snapshot
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import World, comparable_plans, variant, world

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from multus_check.domain.cniconf import parse_netconf
-from multus_check.lab import config, daemons, lab
+from multus_check.lab import config, daemons
+from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import LabState
 from multus_check.probes import datapath, netns
 from multus_check.probes.datapath import DatapathObservation

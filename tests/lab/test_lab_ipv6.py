@@ -21,7 +21,8 @@ import pytest
 
 from multus_check.collect import netinfo
 from multus_check.domain.cniconf import parse_netconf
-from multus_check.lab import faults, lab, thread
+from multus_check.lab import faults, thread
+from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import MATTER_PORT, LabState
 from multus_check.probes import cni, netns, probe_script
 from multus_check.probes.datapath import DatapathObservation

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from multus_check.collect.live.api import READ_PERMISSIONS
 from multus_check.errors import Forbidden
-from multus_check.kube import Gateway
 from multus_check.kube.access import Permission, allowed
 from multus_check.kube.podrun import namespace_exists, run_permissions
 from multus_check.kube.resources import SERVICES
+
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway
 
 log = logging.getLogger(__name__)
 

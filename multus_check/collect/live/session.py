@@ -9,10 +9,9 @@ record how (the dry-run probe only where it is granted).
 
 from __future__ import annotations
 
-import argparse
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multus_check import signals
 from multus_check.collect.live.api import ApiReadout, read_api_objects
@@ -23,18 +22,15 @@ from multus_check.collect.live.options import LiveOptions
 from multus_check.collect.live.preflight import PreflightResult, preflight
 from multus_check.collect.live.progress import Progress
 from multus_check.collect.live.servicecidr import discover_service_cidr
-from multus_check.kube import ClusterTarget, Gateway, RetryPolicy, connect
+from multus_check.kube import connect
 from multus_check.kube.podrun import Run, finish
 from multus_check.model import new_run_id
 from multus_check.snapshot.model import FORMAT, Section, SectionState, Snapshot
 
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway, RetryPolicy
+
 log = logging.getLogger(__name__)
-
-
-def collect_cluster(args: argparse.Namespace, run_id: str | None = None) -> Snapshot:
-    """Collect the cluster of the chosen kubeconfig context into a Snapshot."""
-    return collect(LiveOptions.from_args(args), run_id=run_id)
-
 
 def collect(
     opts: LiveOptions,
@@ -46,7 +42,7 @@ def collect(
 ) -> Snapshot:
     """`run_id`: the run's one id (its collector pods and ConfigMap carry it); a new one if not given."""
     progress = progress or Progress(enabled=opts.progress is not False)
-    gw = gateway or connect(ClusterTarget(opts.kubeconfig, opts.context), policy, pool_size=min(opts.concurrency, 32))
+    gw = gateway or connect(opts.cluster, policy, pool_size=min(opts.concurrency, 32))
     progress.step(f"connecting to {gw.target.description}")
     version = gw.server_version()
     checked = preflight(gw, opts.node_facts, opts.namespace, opts.probe_namespace)

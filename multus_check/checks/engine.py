@@ -1,8 +1,10 @@
-"""Runs the static checks over a snapshot and gathers their findings.
+"""The one engine that runs static checks over a snapshot, crash guard included.
 
-A check that raises is a bug in multus-check, not a verdict on the cluster: it becomes an
-`error` finding naming the exception, so a run never dies with a traceback and never
-passes a check it could not evaluate.
+Every way a check is run goes through here: the pytest plugin (one check per suite test), `multus-check
+node` (the node-scoped checks on this host's facts) and the verification after `--fix`. A check that
+raises is a bug in multus-check, not a verdict on the cluster: it becomes an `error` finding naming the
+exception, so a run never dies with a traceback and never passes a check it could not evaluate. Pure
+apart from the debug log.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from multus_check.checks import registry
-from multus_check.checks.registry import CheckSpec
+from multus_check.checks.spec import CheckSpec
 from multus_check.model import Finding, Status
 from multus_check.snapshot.model import Snapshot
 
