@@ -21,7 +21,7 @@ from multus_check.domain.cniconf import parse_netconf
 from multus_check.lab import daemons
 from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import LabState
-from multus_check.probes import datapath
+from multus_check.probes import datapath_probe as datapath
 
 COLUMNS = ("lab", "probe", "ipv6", "up_ms", "add_ms", "dhcp_retry_s", "probe_ms", "mdns_first_ms", "mdns_sends",
            "ssdp_first_ms", "v6_ms", "v6_ra_ms", "v6_mdns_ms", "matter_rtt_ms", "v6_dad_ms", "del_ms",

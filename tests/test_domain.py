@@ -8,8 +8,8 @@ import pytest
 
 from multus_check.checks.spec import DuplicateCheckError, check
 from multus_check.domain import k3s
-from multus_check.domain.cidr import parse_net, supernet, waste
 from multus_check.domain.cniconf import parse_multus_config, plugin_types
+from multus_check.domain.ipnet import parse_net, supernet, waste
 from multus_check.domain.known_failures import CATALOG, cause_text, match
 from multus_check.model import Severity
 

@@ -15,7 +15,7 @@ from multus_check.checks.spec import spec_of
 from multus_check.domain import k8s
 from multus_check.domain.node import NotCollected
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import IN_SNAPSHOT, PERMISSION, NodeFacts, SectionState, Snapshot
+from multus_check.snapshot.data import IN_SNAPSHOT, PERMISSION, NodeFacts, SectionState, Snapshot
 
 CLUSTER = "cluster"
 

@@ -8,7 +8,6 @@ from typing import Any
 from multus_check.checks.base import CLUSTER, finding, need
 from multus_check.checks.spec import check
 from multus_check.domain import k8s
-from multus_check.domain.cidr import Net, contains, supernet, try_net, waste
 from multus_check.domain.cluster import (
     Nad,
     cluster_dns_ip,
@@ -21,9 +20,10 @@ from multus_check.domain.cluster import (
     service_cidrs,
 )
 from multus_check.domain.cniconf import ConfigError, parse_json_object, plugins_of
-from multus_check.domain.lan import lan_overlaps
+from multus_check.domain.ipnet import Net, contains, supernet, try_net, waste
+from multus_check.domain.lan_overlap import lan_overlaps
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 SR = "cidr.service-routing"
 

@@ -12,7 +12,7 @@ from multus_check.domain.cluster import nads
 from multus_check.domain.cniconf import plugins_of
 from multus_check.domain.node import NotCollected
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import NodeFacts, Snapshot
+from multus_check.snapshot.data import NodeFacts, Snapshot
 
 DEFAULT_DHCP_SOCKET = "/run/cni/dhcp.sock"
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from multus_check.checks import registry
 from multus_check.checks.spec import CheckSpec
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from multus_check.checks.base import CLUSTER, finding, need
 from multus_check.checks.spec import check
 from multus_check.domain.known_failures import cause_text, match
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 SANDBOX_REASONS = ("FailedCreatePodSandBox", "FailedKillPodSandbox")
 

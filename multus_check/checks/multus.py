@@ -12,7 +12,7 @@ from multus_check.domain.cluster import MultusDeployment, daemonset_ready, flann
 from multus_check.domain.cniconf import ConfigError, MultusConfig, parse_multus_config
 from multus_check.domain.node import cni_conf_files, file_exists, multus_files, runtime_dirs
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import NodeFacts, Snapshot
+from multus_check.snapshot.data import NodeFacts, Snapshot
 
 MANIFEST = "https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4.2.3/deployments/multus-daemonset.yml"
 INSTALL_MULTUS = (

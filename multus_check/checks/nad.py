@@ -22,7 +22,7 @@ from multus_check.domain.node import default_route_iface, interfaces
 from multus_check.domain.nodelinks import LinkVerdict, judge_need
 from multus_check.domain.refplugins import REFERENCE_PLUGINS
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import NodeFacts, SectionState, Snapshot
+from multus_check.snapshot.data import NodeFacts, SectionState, Snapshot
 
 CRD_MANIFEST = ("https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4.2.3/deployments/"
                 "multus-daemonset.yml")

@@ -12,7 +12,7 @@ from multus_check.domain.confdir import nad_config, spec_is_empty
 from multus_check.domain.nadrules import BASELINE_CNI_VERSIONS, KNOWN_CNI_VERSIONS, binaries, cni_version
 from multus_check.domain.node import NotCollected, listing, search_dirs
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import DirEntry, NodeFacts, Snapshot
+from multus_check.snapshot.data import DirEntry, NodeFacts, Snapshot
 
 PLUGINS_URL = "https://github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-$ARCH-v1.6.2.tgz"
 

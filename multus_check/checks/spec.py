@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from multus_check.model import Finding, Severity
 
 if TYPE_CHECKING:  # a type only: the command line imports Selection from here and must stay light
-    from multus_check.snapshot.model import Snapshot
+    from multus_check.snapshot.data import Snapshot
 
 CheckFn = Callable[["Snapshot"], list[Finding]]
 KINDS = ("static", "node", "e2e")

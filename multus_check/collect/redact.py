@@ -34,7 +34,7 @@ from typing import Any
 
 #: what a redacted value becomes (the key stays)
 VALUE_MARKER = "<redacted by multus-check>"
-#: what a file that is a credential as a whole becomes (equal to snapshot.model.REDACTED_MARKER)
+#: what a file that is a credential as a whole becomes (equal to snapshot.data.REDACTED_MARKER)
 FILE_MARKER = "# multus-check: REDACTED (file present on the host; credentials never leave the node)\n"
 SECRET_WORDS = ("token", "auth", "password", "passwd", "secret", "credential", "apikey", "private", "bearer",
                 "certdata", "keydata", "certificatedata")

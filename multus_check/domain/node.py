@@ -12,10 +12,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from multus_check.domain import k3s
-from multus_check.domain.cidr import Net
 from multus_check.domain.cluster import K3sInfo, k3s_info, multus_deployment
 from multus_check.domain.cniconf import CNI_CONF_SUFFIXES, ConfigError, parse_multus_config
-from multus_check.snapshot.model import DirEntry, NodeFacts, Snapshot
+from multus_check.domain.ipnet import Net
+from multus_check.snapshot.data import DirEntry, NodeFacts, Snapshot
 
 STANDARD_CONF_DIR = "/etc/cni/net.d"
 STANDARD_BIN_DIR = "/opt/cni/bin"

@@ -24,7 +24,7 @@ from multus_check.e2e.options import E2EOptions
 from multus_check.e2e.pod_verdicts import Expectations, judge
 from multus_check.e2e.sample_manifest import Target
 from multus_check.model import Finding, Status, new_run_id
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 log = logging.getLogger(__name__)
 __all__ = ["GATING_CHECKS", "E2EOptions", "run_e2e"]

@@ -24,7 +24,7 @@ from typing import Any
 from multus_check.errors import MultusCheckError, NotFound
 from multus_check.fixes.fields import stray_fields
 from multus_check.fixes.journal import Entry, Journal
-from multus_check.fixes.model import Action, Change, LiveMismatch, Plan
+from multus_check.fixes.plan import Action, Change, LiveMismatch, Plan
 from multus_check.fixes.undo import UndoOutcome, revert
 from multus_check.kube.writes import Writer
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from multus_check.errors import Forbidden
 from multus_check.fixes.journal import Entry
-from multus_check.fixes.model import Action, Change, Plan
+from multus_check.fixes.plan import Action, Change, Plan
 from multus_check.kube import ClusterTarget, connect
 from multus_check.kube.access import Permission, allowed
 from multus_check.kube.writes import CLUSTERROLES, Writer, resource_for

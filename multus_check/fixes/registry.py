@@ -9,12 +9,12 @@ from multus_check.errors import UsageError
 from multus_check.fixes.flannel import FlannelServiceRoutes
 from multus_check.fixes.install_multus import InstallMultus
 from multus_check.fixes.lan import LanManualSteps
-from multus_check.fixes.model import Fix, Plan, PlanContext
 from multus_check.fixes.multus import MultusK3sKubeconfig, MultusNesting
 from multus_check.fixes.nad import NadRepair
+from multus_check.fixes.plan import Fix, Plan, PlanContext
 from multus_check.fixes.plugins import InstallCniPlugins
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 FIXES: dict[str, Fix] = {f.id: f for f in (FlannelServiceRoutes(), NadRepair(), InstallCniPlugins(), MultusNesting(), MultusK3sKubeconfig(),
                                           InstallMultus(), LanManualSteps())}

@@ -18,7 +18,7 @@ from typing import Any
 from multus_check.errors import MultusCheckError, NotFound
 from multus_check.fixes.fields import comparable
 from multus_check.fixes.journal import Entry, Journal
-from multus_check.fixes.model import strip_server_fields
+from multus_check.fixes.plan import strip_server_fields
 from multus_check.kube.writes import Writer
 
 log = logging.getLogger(__name__)

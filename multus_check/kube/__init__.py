@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 from multus_check.kube.connect import ClusterTarget, connect
 
 if TYPE_CHECKING:
-    from multus_check.kube.config import Target, load_target
     from multus_check.kube.gateway import Gateway
+    from multus_check.kube.kubeconfig import Target, load_target
     from multus_check.kube.retry import RetryPolicy
 
 __all__ = ["ClusterTarget", "Gateway", "RetryPolicy", "Target", "connect", "load_target"]
 _LAZY = {"Gateway": "multus_check.kube.gateway", "RetryPolicy": "multus_check.kube.retry",
-         "Target": "multus_check.kube.config", "load_target": "multus_check.kube.config"}
+         "Target": "multus_check.kube.kubeconfig", "load_target": "multus_check.kube.kubeconfig"}
 
 
 def __getattr__(name: str) -> Any:

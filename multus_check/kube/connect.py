@@ -1,7 +1,7 @@
 """Which cluster a command talks to, and the one place a Gateway is made from it.
 
 `ClusterTarget` is what the user said (`--kubeconfig`, `--context`; both optional, resolved the way
-kubectl does by `kube.config.load_target`); the command line builds it once and passes it down.
+kubectl does by `kube.kubeconfig.load_target`); the command line builds it once and passes it down.
 Importing this module does not import the Kubernetes client (so the options of a run can carry a
 target without slowing `--help` or offline runs); `connect` does.
 """
@@ -24,7 +24,7 @@ class ClusterTarget:
 
 def connect(target: ClusterTarget, policy: RetryPolicy | None = None, pool_size: int = 16) -> Gateway:
     """A Gateway to the target's API server; UsageError (exit 2) naming what to fix when its kubeconfig is unusable."""
-    from multus_check.kube.config import load_target
     from multus_check.kube.gateway import Gateway
+    from multus_check.kube.kubeconfig import load_target
 
     return Gateway(load_target(target.kubeconfig, target.context), policy, pool_size=pool_size)

@@ -27,7 +27,7 @@ from multus_check.errors import (
     Unauthorized,
     Unreachable,
 )
-from multus_check.kube.config import Target
+from multus_check.kube.kubeconfig import Target
 from multus_check.kube.resources import SELF_SUBJECT_ACCESS_REVIEWS, Resource
 from multus_check.kube.retry import TRANSIENT_STATUSES, RetryPolicy, TransientError, parse_retry_after, retrying
 

@@ -20,7 +20,7 @@ from multus_check.pipeline import suites, validate
 from multus_check.pipeline.options import AnalysisOptions
 from multus_check.report.output import emit
 from multus_check.report.results import Results
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 
 def run(opts: AnalysisOptions) -> int:

@@ -30,13 +30,13 @@ from multus_check.errors import MultusCheckError, Terminated, UsageError
 from multus_check.files import report_dir as run_report_dir
 from multus_check.fixes.apply import ApplyOutcome, apply
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import Plan
+from multus_check.fixes.plan import Plan
 from multus_check.fixes.prompt import Answer, ask
 from multus_check.kube.writes import Writer
 from multus_check.model import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Finding, Status, now_iso
 from multus_check.pipeline.options import AnalysisOptions
 from multus_check.report.results import Results
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 def run_fix(opts: AnalysisOptions, snapshot: Snapshot, results: Results, out: TextIO | None = None,
             recollect: Callable[[], Snapshot] | None = None, writer: Writer | None = None, stdin: TextIO | None = None) -> int:
     """The fix flow after a diagnosis; `recollect`, `writer` and `stdin` are injectable for tests."""
-    from multus_check.fixes.model import PlanContext
+    from multus_check.fixes.plan import PlanContext
     from multus_check.fixes.registry import fix_ids, plan_all
     from multus_check.fixes.render import render_plan
 

@@ -2,7 +2,7 @@
 
 It collects this host's node facts (collect/host.py), runs the node-scoped static checks on them
 through the one engine, then exercises the path a pod's net1 takes with the node's own CNI plugins
-and the NAD's config (probes/datapath.py) and judges it layer by layer (probes/datapath_verdicts.py),
+and the NAD's config (probes/datapath_probe.py) and judges it layer by layer (probes/datapath_verdicts.py),
 into one results document. The NAD's config comes from a file or is read from the cluster
 (`nad_from_cluster`, through the gateway). `lab run` uses the same run against a lab's node.
 """
@@ -25,7 +25,7 @@ from multus_check.pipeline import validate
 from multus_check.pipeline.options import NodeOptions
 from multus_check.report.output import emit
 from multus_check.report.results import Results
-from multus_check.snapshot.model import NodeFacts, Section, SectionState, Snapshot
+from multus_check.snapshot.data import NodeFacts, Section, SectionState, Snapshot
 
 log = logging.getLogger(__name__)
 NODE_STATIC_CHECKS = ("plugins.present", "dhcp.daemon", "nad.master", "nad.config-valid", "multus.conf-first",
@@ -159,7 +159,7 @@ def cni_path(opts: NodeOptions) -> list[str]:
 
 def _datapath(opts: NodeOptions, nad: NadSource | None) -> list[Finding]:
     from multus_check.domain.cniconf import parse_netconf
-    from multus_check.probes import datapath, datapath_verdicts
+    from multus_check.probes import datapath_probe, datapath_verdicts
 
     if nad is None:
         return [Finding(cid, Status.SKIP, Severity.INFO, f"node/{opts.node}",
@@ -170,10 +170,10 @@ def _datapath(opts: NodeOptions, nad: NadSource | None) -> list[Finding]:
         conf = parse_netconf(nad.config, nad.label)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    probe = datapath.DatapathOptions(
+    probe = datapath_probe.DatapathOptions(
         conf=conf, cni_path=cni_path(opts), node=opts.node, node_netns=opts.node_netns,
         pod_netns_prefix=opts.pod_netns_prefix, ifname=opts.ifname, lan_subnet=opts.lan_subnet,
         trials=opts.trials, probe_timeout=opts.probe_timeout, probes=("mdns", "ssdp") if opts.probe else ())
-    obs = datapath.run(probe)
+    obs = datapath_probe.run(probe)
     log.info("data path phases (s): %s", {k: round(v, 3) for k, v in obs.seconds.items()})
     return datapath_verdicts.judge(obs)

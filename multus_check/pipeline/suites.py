@@ -22,7 +22,7 @@ from multus_check.checks.spec import EVERY_CHECK, Selection
 from multus_check.errors import MultusCheckError
 from multus_check.model import Finding, new_run_id, now_iso
 from multus_check.report.results import Results
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 
 @dataclass

@@ -14,7 +14,7 @@ from multus_check.checks import datapath as c
 from multus_check.checks import multicast
 from multus_check.checks.spec import spec_of
 from multus_check.model import Finding, Status
-from multus_check.probes.datapath import DatapathObservation
+from multus_check.probes.datapath_probe import DatapathObservation
 
 
 class _Verdicts:

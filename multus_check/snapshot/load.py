@@ -22,8 +22,7 @@ from typing import Any
 
 from multus_check.errors import SnapshotError
 from multus_check.snapshot.cluster_doc import ALL, DocumentError, NotAnObjectList, cluster_objects, parse_documents
-from multus_check.snapshot.jsonstream import load_object_list
-from multus_check.snapshot.model import (
+from multus_check.snapshot.data import (
     CLUSTER_RESOURCES,
     FORMAT,
     IN_SNAPSHOT,
@@ -34,6 +33,7 @@ from multus_check.snapshot.model import (
     SectionState,
     Snapshot,
 )
+from multus_check.snapshot.jsonstream import load_object_list
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1 << 20

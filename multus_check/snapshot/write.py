@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from multus_check.errors import UsageError
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 
 def check_target(path: str | os.PathLike[str]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from multus_check.cli import main
 from multus_check.errors import UsageError
 from multus_check.fixes.attach import _networks, attach_plan, check_mac, parse_target
-from multus_check.fixes.model import same_object
+from multus_check.fixes.plan import same_object
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import world
 

@@ -11,7 +11,7 @@ from multus_check.collect.redact import VALUE_MARKER, redact_object
 from multus_check.errors import MultusCheckError
 from multus_check.fixes.apply import live_body
 from multus_check.fixes.fields import changed_paths, comparable, covered, show, stray_fields
-from multus_check.fixes.model import Action, Change, replace
+from multus_check.fixes.plan import Action, Change, replace
 
 
 def _ds() -> dict[str, Any]:
@@ -92,5 +92,5 @@ def test_an_edit_that_would_write_the_marker_or_an_unplanned_field_is_refused() 
 
 
 def test_a_replace_without_an_edit_cannot_be_built() -> None:
-    with pytest.raises(ValueError, match=r"use fixes\.model\.replace"):
+    with pytest.raises(ValueError, match=r"use fixes\.plan\.replace"):
         Change(Action.REPLACE, {}, "why", before={})

@@ -29,7 +29,7 @@ from multus_check.fixes.apply import apply
 from multus_check.fixes.attach import attach_plan
 from multus_check.fixes.fields import changed_paths, comparable, covered, show
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import Action, Plan
+from multus_check.fixes.plan import Action, Plan
 from multus_check.fixes.render import render_plan
 from multus_check.fixes.undo import undo
 from multus_check.pipeline.fix_run import static_findings

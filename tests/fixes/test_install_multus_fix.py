@@ -8,7 +8,7 @@ from typing import Any
 
 from multus_check.fixes.install_multus import daemonset, manifest_yaml
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import PlanContext
+from multus_check.fixes.plan import PlanContext
 from multus_check.fixes.registry import FIXES
 from multus_check.fixes.render import render_plan
 from multus_check.fixes.undo import undo

@@ -10,8 +10,8 @@ import pytest
 from multus_check.cli import main
 from multus_check.fixes.fields import comparable
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import PlanContext, same_object
 from multus_check.fixes.multus import MultusNesting
+from multus_check.fixes.plan import PlanContext, same_object
 from multus_check.fixes.undo import undo
 from multus_check.pipeline.fix_run import execute, static_findings
 from multus_check.snapshot import load_snapshot

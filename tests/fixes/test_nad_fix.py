@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import Action, same_object
+from multus_check.fixes.plan import Action, same_object
 from multus_check.fixes.undo import undo
 from multus_check.model import Status
 from multus_check.pipeline.fix_run import execute, statuses

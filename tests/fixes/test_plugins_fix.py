@@ -12,7 +12,7 @@ import yaml
 from multus_check.cli import main
 from multus_check.domain import k8s
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import Plan, PlanContext
+from multus_check.fixes.plan import Plan, PlanContext
 from multus_check.fixes.plugins import config_map, dhcp_daemonsets, manifest_yaml
 from multus_check.fixes.registry import plan_all
 from multus_check.fixes.undo import undo

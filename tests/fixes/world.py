@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from multus_check.checks.registry import all_checks
-from multus_check.fixes.model import Plan, PlanContext
+from multus_check.fixes.plan import Plan, PlanContext
 from multus_check.fixes.registry import plan_all
 from multus_check.kube import Gateway, load_target
 from multus_check.kube.writes import Writer

@@ -17,8 +17,9 @@ from multus_check.domain.cniconf import parse_netconf
 from multus_check.lab import config, daemons
 from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import LabState
-from multus_check.probes import datapath, netns
-from multus_check.probes.datapath import DatapathObservation
+from multus_check.probes import datapath_probe as datapath
+from multus_check.probes import netns
+from multus_check.probes.datapath_probe import DatapathObservation
 
 MISSING = daemons.missing_prerequisites()
 pytestmark = pytest.mark.lab

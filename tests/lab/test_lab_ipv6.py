@@ -25,7 +25,7 @@ from multus_check.lab import faults, thread
 from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import MATTER_PORT, LabState
 from multus_check.probes import cni, netns, probe_script
-from multus_check.probes.datapath import DatapathObservation
+from multus_check.probes.datapath_probe import DatapathObservation
 from tests.lab.conftest import lab_fixture, probe
 
 pytestmark = pytest.mark.lab

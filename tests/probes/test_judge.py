@@ -10,7 +10,7 @@ from multus_check.checks import datapath as c
 from multus_check.domain.cniconf import parse_netconf
 from multus_check.model import Finding, Status
 from multus_check.probes.cni import CniCall
-from multus_check.probes.datapath import DatapathObservation, DatapathOptions, MasterState, SocketState
+from multus_check.probes.datapath_probe import DatapathObservation, DatapathOptions, MasterState, SocketState
 from multus_check.probes.datapath_verdicts import judge
 
 SOCK = "/run/cni/dhcp.sock"

@@ -33,7 +33,7 @@ from multus_check.kube.resources import (
     SERVICECIDRS,
     SERVICES,
 )
-from multus_check.snapshot.model import Section, SectionState
+from multus_check.snapshot.data import Section, SectionState
 
 if TYPE_CHECKING:
     from multus_check.kube import Gateway

@@ -24,7 +24,7 @@ from multus_check.collect.live.wire import CollectorOutputError, error_in_log, p
 from multus_check.errors import ClusterAccessError, Invalid
 from multus_check.kube.podrun import UNRECOVERABLE_WAITING, Run
 from multus_check.kube.resources import PODS
-from multus_check.snapshot.model import NodeFacts, Section, SectionState
+from multus_check.snapshot.data import NodeFacts, Section, SectionState
 
 log = logging.getLogger(__name__)
 LOG_LIMIT_BYTES = 8 << 20

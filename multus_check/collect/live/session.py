@@ -25,7 +25,7 @@ from multus_check.collect.live.servicecidr import discover_service_cidr
 from multus_check.kube import connect
 from multus_check.kube.podrun import Run, finish
 from multus_check.model import new_run_id
-from multus_check.snapshot.model import FORMAT, Section, SectionState, Snapshot
+from multus_check.snapshot.data import FORMAT, Section, SectionState, Snapshot
 
 if TYPE_CHECKING:
     from multus_check.kube import Gateway, RetryPolicy

@@ -8,10 +8,10 @@ widens it (flannel-service-routes) must check the same thing before it proposes 
 from __future__ import annotations
 
 from multus_check.domain import k8s
-from multus_check.domain.cidr import Net, contains, overlaps, try_net
 from multus_check.domain.cluster import multus_pods
+from multus_check.domain.ipnet import Net, contains, overlaps, try_net
 from multus_check.domain.node import NotCollected, lan_subnets
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 
 def lan_overlaps(snap: Snapshot, network: Net) -> tuple[list[str], str]:

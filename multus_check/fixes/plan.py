@@ -23,7 +23,7 @@ from typing import Any
 
 from multus_check.errors import MultusCheckError
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 #: metadata the API server owns; dropped when comparing objects or writing them back
 SERVER_FIELDS = ("resourceVersion", "generation", "managedFields", "selfLink")
@@ -63,7 +63,7 @@ class Change:
 
     def __post_init__(self) -> None:
         if self.action is Action.REPLACE and (self.before is None or self.edit is None):
-            raise ValueError("a replace needs the object planned against and its edit (use fixes.model.replace)")
+            raise ValueError("a replace needs the object planned against and its edit (use fixes.plan.replace)")
 
     def applied_to(self, live: dict[str, Any]) -> dict[str, Any]:
         """The live object with this change's edit applied (a copy; `live` is not changed)."""
