@@ -40,3 +40,31 @@ def test_each_area_module_holds_its_own_checks() -> None:
         where = spec.fn.__module__ if spec.fn is not None else None
         if where is not None:
             assert where == f"multus_check.checks.{spec.area}", (spec.id, where)
+
+
+def test_every_fix_defined_in_fixes_is_registered_without_a_list() -> None:
+    """A new fix registers by being a `Fix` subclass in a module of fixes/; nothing else to edit."""
+    import inspect
+
+    import multus_check.fixes as package
+    from multus_check.fixes.plan import Fix
+
+    defined = set()
+    for module in pkgutil.iter_modules(package.__path__):
+        mod = importlib.import_module(f"{package.__name__}.{module.name}")
+        defined |= {cls for _, cls in inspect.getmembers(mod, inspect.isclass)
+                    if issubclass(cls, Fix) and cls.__module__ == mod.__name__ and not inspect.isabstract(cls)}
+    assert {type(f) for f in FIXES.values()} == defined
+    assert {f.id: type(f).__name__ for f in FIXES.values()} == {
+        "flannel-service-routes": "FlannelServiceRoutes", "install-cni-plugins": "InstallCniPlugins",
+        "install-multus": "InstallMultus", "lan-manual": "LanManualSteps", "multus-k3s-kubeconfig": "MultusK3sKubeconfig",
+        "multus-nesting": "MultusNesting", "nad-repair": "NadRepair"}
+
+
+def test_importing_the_fix_registry_loads_no_kubernetes_client() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, multus_check.fixes.registry as r; print(len(r.FIXES), 'kubernetes' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["7", "False"]
