@@ -277,3 +277,26 @@ def test_no_two_modules_share_a_name_for_different_roles() -> None:
     clashes = {base: names for base, names in by_base.items() if len(names) > 1 and not all(map(shared, names))}
     assert clashes == {}
     assert [n for n in known if n.rsplit(".", 2)[-1] == n.rsplit(".", 2)[-2]] == []
+
+
+def test_the_modules_a_module_names_exist() -> None:
+    """A docstring or comment that sends the reader to `multus_check.x.y`, `pkg/module.py` or `module.py`
+    names a module that exists (a renamed module leaves no stale pointer behind)."""
+    import re
+
+    known = modules(ROOT)
+    files = {m.path.name for m in known.values()}
+    stale = []
+    for name, mod in known.items():
+        text = mod.path.read_text()
+        for ref in set(re.findall(r"\bmultus_check(?:\.[a-z_0-9]+)+", text)):
+            if _resolve(ref, known) in (None, PACKAGE) and ref not in (PACKAGE, "multus_check.suites"):  # suites/
+                stale.append(f"{name}: {ref}")
+        for ref in set(re.findall(r"(?<![\w/.-])((?:[a-z_]+/)+[a-z_0-9]+\.py)\b", text)):
+            if ref.startswith(("tests/", "bench/", "fixtures/", "suites/")):
+                continue
+            if not (ROOT / PACKAGE / ref).exists() and not (ROOT / ref).exists():
+                stale.append(f"{name}: {ref}")
+        stale += [f"{name}: {ref}" for ref in set(re.findall(r"`([a-z_0-9]+\.py)`", text))
+                  if ref not in files and ref != "entry.py"]  # entry.py: pod_entry.py's name inside the pod
+    assert stale == []

@@ -14,6 +14,7 @@ from typing import Any
 from multus_check.commands.arguments import add_analysis_arguments, add_node_arguments, lab_run_options
 from multus_check.errors import UsageError
 from multus_check.lab.config import FAULTS
+from multus_check.model import EXIT_INCOMPLETE, EXIT_OK
 
 HELP = ("a simulated home LAN in network namespaces (dnsmasq, avahi, SSDP, radvd, a Thread border router with a "
         "Matter node, CNI dhcp daemon) to try the data path on")
@@ -40,16 +41,16 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "up":
         report = lab.up(args.name, args.subnet, tuple(args.breaks))
         _print_up(report)
-        return 0
+        return EXIT_OK
     if args.action == "down":
         done = lab.down(args.name)
         print(f"lab {done.name}: removed namespaces {', '.join(done.namespaces) or '(none)'}; "
               f"stopped {len(done.stopped)} process(es)")
-        return 0
+        return EXIT_OK
     if args.action == "status":
         status = lab.status(args.name)
         print(json.dumps(status, indent=1))
-        return 0 if status["state"] == "up" else 3
+        return EXIT_OK if status["state"] == "up" else EXIT_INCOMPLETE
     if args.breaks and args.action != "run":
         raise UsageError("--break applies to `lab up` and `lab run`")
     return _run(args)

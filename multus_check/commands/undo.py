@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from multus_check.commands.arguments import add_cluster_arguments, cluster_target
+from multus_check.files import REPORTS_ROOT
 from multus_check.model import EXIT_FAILED, EXIT_OK
 
 HELP = "Restore every object a `--fix` run changed, exactly as journaled, and delete what it created."
@@ -18,7 +19,8 @@ HELP = "Restore every object a `--fix` run changed, exactly as journaled, and de
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id", metavar="RUN_ID", help="the run id printed by --fix (or a report directory / journal file)")
-    parser.add_argument("--reports-root", default="reports", metavar="DIR", help="where run report directories live (default: reports)")
+    parser.add_argument("--reports-root", default=str(REPORTS_ROOT), metavar="DIR",
+                        help=f"where run report directories live (default: {REPORTS_ROOT})")
     parser.add_argument("--force", action="store_true", help="restore objects even if they changed after the fix")
     add_cluster_arguments(parser)
     parser.add_argument("-v", "--verbose", action="count", default=0)

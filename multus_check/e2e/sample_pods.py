@@ -45,7 +45,7 @@ NAMESPACE_WAIT = 60.0
 
 @dataclass
 class PodObservation:
-    """Everything the run saw of one sample pod; judged later by `judge.py`."""
+    """Everything the run saw of one sample pod; judged later by `pod_verdicts.py`."""
 
     target: Target
     pod: str
