@@ -29,7 +29,7 @@ from multus_check.checks.engine import run_checks
 from multus_check.errors import MultusCheckError, Terminated, UsageError
 from multus_check.files import report_dir as run_report_dir
 from multus_check.fixes.apply import ApplyOutcome, apply
-from multus_check.fixes.journal import Journal
+from multus_check.fixes.journal import JOURNAL_NAME, Journal
 from multus_check.fixes.plan import Plan
 from multus_check.fixes.prompt import Answer, ask
 from multus_check.kube.writes import Writer
@@ -85,7 +85,6 @@ def _apply(opts: AnalysisOptions, snapshot: Snapshot, results: Results, plans: l
     gateway = None
     if writer is None:
         from multus_check.kube.connect import connect
-        from multus_check.kube.writes import Writer
 
         gateway = connect(opts.cluster)
         writer = Writer(gateway)
@@ -96,7 +95,7 @@ def _apply(opts: AnalysisOptions, snapshot: Snapshot, results: Results, plans: l
     try:
         run = execute(plans, writer, snapshot, report_dir, results.run_id, recollect)
     except (KeyboardInterrupt, Terminated):  # the one final line says where the journal is
-        signals.report(f"the fix was interrupted: what it applied is journaled in {report_dir / 'fix-journal.json'}; "
+        signals.report(f"the fix was interrupted: what it applied is journaled in {report_dir / JOURNAL_NAME}; "
                        f"undo with: multus-check undo {report_dir}")
         raise
     finally:
