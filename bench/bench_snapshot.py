@@ -6,6 +6,8 @@ repeated with distinct names, podCIDRs and addresses), then for each size prints
   load         - multus_check.snapshot.load_snapshot
   analyse      - load + every check through pytest (in-process, as the CLI does)
   cli          - the whole `multus-check --snapshot DIR --format json` process, wall time
+  table s      - rendering the analysis as the terminal table with -v (every subject a line), plain as piped
+  tty s        - the same for a terminal: coloured and wrapped at 100 columns
 Also prints the start-up time of `--version` and `--help` (target < 0.3 s).
 Target (issue 2): at 1000 nodes the CLI costs at most 3x the parse floor; cost grows linearly.
 
@@ -84,13 +86,15 @@ def main() -> None:
     ap.add_argument("--sizes", default="10,100,1000,5000")
     sizes = [int(s) for s in ap.parse_args().sizes.split(",")]
     from multus_check.pipeline.suites import analyse
+    from multus_check.report import render
 
     for flag in ("--version", "--help"):
         cmd = [sys.executable, "-m", "multus_check", flag]
         best = min(timed(lambda cmd=cmd: subprocess.run(cmd, check=True, capture_output=True)) for _ in range(5))
         print(f"multus-check {flag}: {best:.3f} s (best of 5; target < 0.3 s)")
 
-    print(f"{'nodes':>6} {'files':>7} {'floor s':>8} {'load s':>7} {'analyse s':>9} {'cli s':>7} {'cli/floor':>9} {'cli ms/node':>11}")
+    print(f"{'nodes':>6} {'files':>7} {'floor s':>8} {'load s':>7} {'analyse s':>9} {'cli s':>7} {'cli/floor':>9} {'cli ms/node':>11}"
+          f" {'table s':>8} {'tty s':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             root = Path(tmp) / f"snap-{n}"
@@ -99,12 +103,16 @@ def main() -> None:
             parse_floor(root)  # warm the page cache so every figure reads from memory
             floor = min(parse_floor(root) for _ in range(3))
             load = min(timed(lambda root=root: load_snapshot(root)) for _ in range(2))
-            analyse_s = timed(lambda root=root: analyse(load_snapshot(root)))
+            started = time.perf_counter()
+            results = analyse(load_snapshot(root))
+            analyse_s = time.perf_counter() - started
+            table_s = timed(lambda results=results: render(results, "table", verbose=True))
+            tty_s = timed(lambda results=results: render(results, "table", verbose=True, color=True, width=100))
             cmd = [sys.executable, "-m", "multus_check", "--snapshot", str(root), "--format", "json",
                    "--output", os.devnull, "--report-dir", str(Path(tmp) / f"rep-{n}")]
             cli = min(timed(lambda cmd=cmd: subprocess.run(cmd, check=False, capture_output=True)) for _ in range(2))
             print(f"{n:>6} {files:>7} {floor:>8.3f} {load:>7.3f} {analyse_s:>9.3f} {cli:>7.3f} {cli / floor:>9.2f} "
-                  f"{1000 * cli / n:>11.2f}", flush=True)
+                  f"{1000 * cli / n:>11.2f} {table_s:>8.3f} {tty_s:>6.3f}", flush=True)
             shutil.rmtree(root)
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+from multus_check.collect.live.progress import spinning
 from multus_check.commands.arguments import add_analysis_arguments, add_node_arguments, lab_run_options
 from multus_check.errors import UsageError
 from multus_check.lab.config import FAULTS
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action != "run" and (args.keep or args.snapshot):
         raise UsageError("--keep and --snapshot only apply to `lab run`" if args.keep else "--snapshot is not used by lab")
     if args.action == "up":
-        report = lab.up(args.name, args.subnet, tuple(args.breaks))
+        with spinning(f"lab {args.name}: coming up"):
+            report = lab.up(args.name, args.subnet, tuple(args.breaks))
         _print_up(report)
         return EXIT_OK
     if args.action == "down":

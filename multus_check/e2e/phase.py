@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +36,14 @@ def run_e2e(opts: E2EOptions, snapshot: Snapshot, static_findings: list[Finding]
     selected = [c for c in ids.E2E_CHECKS if opts.selection.selects(c)]
     if not opts.enabled or not selected or _offline(opts, snapshot):
         return []
-    out = _plan_and_run(opts, snapshot, static_findings, gateway, notify or _stderr, poll_interval, run_id or new_run_id())
+    from multus_check.collect.live.progress import Progress
+
+    progress = Progress()  # without a caller's notify: lines on stderr, a bar for the sample pods on a terminal
+    try:
+        out = _plan_and_run(opts, snapshot, static_findings, gateway, notify or progress.say, poll_interval,
+                            run_id or new_run_id(), None if notify else progress.pods)
+    finally:
+        progress.done()
     return [f for f in out if f.check in selected]
 
 
@@ -52,7 +58,8 @@ def _skip_all(reason: str) -> list[Finding]:
 
 
 def _plan_and_run(opts: E2EOptions, snap: Snapshot, static: list[Finding], gateway: Any,
-                  notify: Callable[[str], None], poll_interval: float, run_id: str) -> list[Finding]:
+                  notify: Callable[[str], None], poll_interval: float, run_id: str,
+                  on_pods: Callable[[int, int], None] | None = None) -> list[Finding]:
     failed = sorted({f.check for f in static if f.check in GATING_CHECKS and f.status is Status.FAIL})
     if failed:
         return _skip_all(f"Not run: prerequisite check(s) {', '.join(failed)} failed, so no sample pod can attach.")
@@ -72,7 +79,8 @@ def _plan_and_run(opts: E2EOptions, snap: Snapshot, static: list[Finding], gatew
     from multus_check.e2e.sample_pods import E2ERun
 
     runner = E2ERun(gateway, opts.namespace, opts.probe_image, opts.timeout, route_to, keep=opts.keep,
-                    poll_interval=poll_interval, notify=notify, peer_window=opts.peer_window, run_id=run_id)
+                    poll_interval=poll_interval, notify=notify, on_pods=on_pods, peer_window=opts.peer_window,
+                    run_id=run_id)
     missing = runner.missing_permissions()
     if missing:
         return skipped + [finding(c, Status.ERROR, CLUSTER, "Not run: RBAC forbids " + "; ".join(map(str, missing)) + ".",
@@ -86,11 +94,6 @@ def _plan_and_run(opts: E2EOptions, snap: Snapshot, static: list[Finding], gatew
                    "with `strategy: type: Recreate` (the old pod must be gone first, or the new one fails with "
                    "`address already in use`)")
     return findings
-
-
-def _stderr(text: str) -> None:
-    sys.stderr.write(f"multus-check: {text}\n")
-    sys.stderr.flush()
 
 
 def _nads(opts: E2EOptions, snap: Snapshot, static: list[Finding]) -> tuple[list[Nad], list[Finding]]:

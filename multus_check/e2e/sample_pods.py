@@ -95,6 +95,8 @@ class E2ERun:
     peer_window: float = 30.0
     notify: Callable[[str], None] = lambda text: None
     run_id: str = field(default_factory=new_run_id)
+    #: sample pods finished so far (done, total); without it, `notify` gets a line per change
+    on_pods: Callable[[int, int], None] | None = None
     run: Run | None = None
 
     def missing_permissions(self) -> list[Permission]:
@@ -141,6 +143,12 @@ class E2ERun:
         self.notify(f"e2e: {len(observations)} sample pod(s) created in namespace {self.namespace} "
                     f"(image {self.image})")
 
+    def _count(self, done: int, total: int) -> None:
+        if self.on_pods is not None:
+            self.on_pods(done, total)
+        else:
+            self.notify(f"e2e: {done}/{total} sample pods done")
+
     # -- waiting --------------------------------------------------------------------------------
 
     def _wait(self, observations: list[PodObservation]) -> None:
@@ -164,7 +172,7 @@ class E2ERun:
                         obs.sandbox_failed = True  # the kubelet would retry the same failure until the timeout
             done = sum(1 for o in observations if o.finished)
             if done != last_note:
-                self.notify(f"e2e: {done}/{len(observations)} sample pods done")
+                self._count(done, len(observations))
                 last_note = done
             if done == len(observations):
                 break

@@ -12,6 +12,7 @@ import dataclasses
 import sys
 import time
 
+from multus_check.collect.live.progress import spinning
 from multus_check.lab import lifecycle
 from multus_check.lab.config import LabState
 from multus_check.pipeline import validate
@@ -30,13 +31,15 @@ def lab_node(opts: NodeOptions, state: LabState) -> NodeOptions:
 def run(opts: LabRunOptions) -> int:
     validate.before_any_work(opts.node.selection, opts.node.report)
     t0 = time.monotonic()
-    report = lifecycle.up(opts.name, opts.subnet, opts.breaks)
+    with spinning(f"lab {opts.name}: coming up"):
+        report = lifecycle.up(opts.name, opts.subnet, opts.breaks)
     try:
         print(f"lab {opts.name}: up in {report.seconds['total']:.1f} s on {report.state.subnet}"
               + (f", broken: {', '.join(opts.breaks)}" if opts.breaks else ""), file=sys.stderr)
         notes = ["static node checks skipped: the lab's node is simulated; this machine's files are not a k3s node's",
                  f"lab {opts.name}: {report.state.subnet}, faults: {', '.join(opts.breaks) or 'none'}"]
-        results = node_results(lab_node(opts.node, report.state), notes)
+        with spinning(f"lab {opts.name}: probing the data path"):
+            results = node_results(lab_node(opts.node, report.state), notes)
     finally:
         if not opts.keep:
             lifecycle.down(opts.name)

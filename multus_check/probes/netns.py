@@ -8,7 +8,6 @@ except creating and deleting those named namespaces (a file under /run/netns).
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
@@ -26,7 +25,6 @@ from multus_check.errors import HostError
 
 log = logging.getLogger(__name__)
 NETNS_DIR = "/run/netns"
-CLONE_NEWNET = 0x40000000
 
 
 def netns_path(name: str) -> str:
@@ -166,12 +164,17 @@ def routes(ns_name: str) -> list[dict[str, Any]]:
 
 
 def _setns(path: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
+    """Move this process into the namespace at `path`, which must exist.
+
+    The file is opened here, so a namespace that vanished is a FileNotFoundError naming it, and
+    pyroute2 gets the descriptor with flags=0: given a name and its default O_CREAT, it would
+    create the namespace again instead.
+    """
     fd = os.open(path, os.O_RDONLY)
     try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns({path}): {os.strerror(err)}")
+        netns.setns(fd, flags=0)
+    except OSError as exc:  # pyroute2's message names the descriptor; name the namespace
+        raise OSError(exc.errno, f"setns({path}): {os.strerror(exc.errno or 0)}") from exc
     finally:
         os.close(fd)
 

@@ -7,7 +7,7 @@ from multus_check.report.results import Results
 FORMATS = ("table", "json", "junit", "markdown")
 
 
-def render(results: Results, fmt: str, *, verbose: bool = False, color: bool = False) -> str:
+def render(results: Results, fmt: str, *, verbose: bool = False, color: bool = False, width: int | None = None) -> str:
     if fmt == "json":
         return results.to_json()
     if fmt == "junit":
@@ -21,7 +21,7 @@ def render(results: Results, fmt: str, *, verbose: bool = False, color: bool = F
     if fmt == "table":
         from multus_check.report.table import render_table
 
-        return render_table(results, verbose=verbose, color=color)
+        return render_table(results, verbose=verbose, color=color, width=width)
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 

@@ -97,8 +97,12 @@ def _save_report_dir(results: Any, report_dir: Path, *, explicit: bool) -> bool:
 def _text(results: Results, opts: ReportOptions) -> str:
     from multus_check.report import render
 
-    color = opts.format == "table" and not opts.output and sys.stdout.isatty()
-    return render(results, opts.format, verbose=opts.verbose > 0, color=color)
+    color, width = False, None
+    if opts.format == "table" and not opts.output:  # a file named with --output is never coloured
+        from multus_check.report.table import terminal_style
+
+        color, width = terminal_style(sys.stdout)
+    return render(results, opts.format, verbose=opts.verbose > 0, color=color, width=width)
 
 
 def _reason(exc: OSError) -> str:

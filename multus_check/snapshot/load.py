@@ -3,9 +3,11 @@
 Reads only regular files and real directories inside the directory: symlinks are never followed
 (files and directories alike), oversized or binary files are recorded as unreadable, and malformed
 JSON/YAML marks the part it belongs to as failed instead of raising; a part this user may not read
-says so. Only a directory that is unusable as a whole raises `SnapshotError` (exit code 2): missing,
-unreadable, holding no snapshot, a cluster document that is not an object list, or nothing in it
-that could be read at all. Touches nothing but the directory it is given, read-only.
+says so. snapshot.json and dirs.json are judged by their published JSON Schemas (snapshot/schema.py).
+Only a directory that is unusable as a whole raises `SnapshotError` (exit code 2): missing,
+unreadable, holding no snapshot, a snapshot.json the schema refuses as a whole, a cluster document
+that is not an object list, or nothing in it that could be read at all. Touches nothing but the
+directory it is given, read-only.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from multus_check.snapshot.data import (
     Snapshot,
 )
 from multus_check.snapshot.jsonstream import load_object_list
+from multus_check.snapshot.schema import Problem, dirs_problems, snapshot_problems
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 1 << 20
@@ -193,33 +196,42 @@ def _read_json(root: Path, p: Path) -> Any:
 
 
 def _read_meta(root: Path, snap: Snapshot) -> None:
+    """snapshot.json, judged by its schema: a document, format or `sections` it refuses is unusable
+    (exit 2); a bad section entry fails that section; a bad `collected_at`, `source` or `facts` is
+    ignored; each with a note naming it."""
+    path = root / "snapshot.json"
     try:
-        meta = _read_json(root, root / "snapshot.json")
+        meta = _read_json(root, path)
     except _Unreadable as exc:
-        raise SnapshotError(f"{root / 'snapshot.json'} {exc}") from exc
-    if not isinstance(meta, dict):
-        raise SnapshotError(f"{root / 'snapshot.json'} must hold a JSON object")
-    fmt = str(meta.get("format", FORMAT))
-    if not fmt.startswith("multus-check/snapshot/v1"):
-        raise SnapshotError(
-            f"{root / 'snapshot.json'} has format {fmt!r}; this multus-check reads {FORMAT}"
-        )
-    snap.format = fmt
-    snap.collected_at = str(meta.get("collected_at", ""))
-    snap.source = meta["source"] if isinstance(meta.get("source"), dict) else {}
-    snap.facts = meta["facts"] if isinstance(meta.get("facts"), dict) else {}
-    sections = meta.get("sections") or {}
-    if not isinstance(sections, dict):
-        raise SnapshotError(f"{root / 'snapshot.json'}: 'sections' must be an object")
+        raise SnapshotError(f"{path} {exc}") from exc
+    problems = snapshot_problems(meta)
+    for problem in problems:
+        if problem.path[:1] in ((), ("format",)) or problem.path == ("sections",):
+            raise SnapshotError(problem.of(str(path)))
+    first = {p.path[0]: p for p in reversed(problems)}
+    for member, problem in sorted(first.items()):
+        if member != "sections":
+            snap.problems.append(problem.of("snapshot.json") + f"; {member!r} is ignored")
+    snap.format = str(meta.get("format", FORMAT))
+    snap.collected_at = "" if "collected_at" in first else meta.get("collected_at", "")
+    snap.source = {} if "source" in first else meta.get("source", {})
+    snap.facts = {} if "facts" in first else meta.get("facts", {})
+    _read_sections(meta.get("sections", {}), [p for p in problems if p.path[0] == "sections"], snap)
+
+
+def _read_sections(sections: dict[str, Any], problems: list[Problem], snap: Snapshot) -> None:
+    """The states snapshot.json records; a section whose entry breaks the schema counts as failed."""
+    first = {p.path[1]: p for p in reversed(problems)}
     for key, value in sections.items():
-        state_text = value.get("state") if isinstance(value, dict) else value
-        try:
-            state = SectionState(state_text)
-        except ValueError:
-            snap.problems.append(f"snapshot.json: section {key!r} has unknown state {state_text!r}")
-            state = SectionState.FAILED
-        detail = str(value.get("detail", "")) if isinstance(value, dict) else ""
-        snap.sections[str(key)] = Section(state, detail)
+        problem = first.get(key)
+        if problem is not None:
+            snap.problems.append(problem.of("snapshot.json"))
+            snap.sections[key] = Section(SectionState.FAILED, problem.of("snapshot.json"),
+                                         RECOLLECT.format(what="snapshot.json"))
+        elif isinstance(value, str):
+            snap.sections[key] = Section(SectionState(value))
+        else:
+            snap.sections[key] = Section(SectionState(value["state"]), value.get("detail", ""))
 
 
 def _read_cluster(root: Path, snap: Snapshot, failures: list[str]) -> bool:
@@ -355,23 +367,12 @@ def _read_node(root: Path, node_dir: Path, name: str) -> tuple[NodeFacts, bool, 
 
 
 def _parse_dirs(data: Any) -> dict[str, list[DirEntry] | None]:
-    if not isinstance(data, dict):
-        raise _Unreadable("must be a JSON object mapping host paths to listings")
-    out: dict[str, list[DirEntry] | None] = {}
-    for path, listing in data.items():
-        key = "/" + str(path).strip("/")
-        if listing is None:
-            out[key] = None
-            continue
-        if not isinstance(listing, list):
-            raise _Unreadable(f"listing of {path} must be a list or null")
-        entries = []
-        for item in listing:
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise _Unreadable(f"an entry of {path} has no name")
-            entries.append(DirEntry.from_dict(item))
-        out[key] = entries
-    return out
+    """dirs.json, judged by its schema: the first problem makes the whole file unreadable."""
+    problems = dirs_problems(data)
+    if problems:
+        raise _Unreadable(problems[0].message)
+    return {"/" + str(path).strip("/"): None if listing is None else [DirEntry.from_dict(item) for item in listing]
+            for path, listing in data.items()}
 
 
 def _read_files(root: Path, files_root: Path, facts: NodeFacts, node: str) -> str | None:

@@ -62,11 +62,3 @@ def test_progress_in_ci_prints_milestone_lines_only() -> None:
     assert len(lines) <= 12 and lines[-1] == "multus-check: node facts: 100/100 nodes done"
     assert "\r" not in out.getvalue()
 
-
-def test_progress_on_a_terminal_redraws_one_line() -> None:
-    out = io.StringIO()
-    p = Progress(out, interactive=True)
-    p.nodes(1, 3, 0)
-    p.nodes(2, 3, 1)
-    p.done()
-    assert out.getvalue().count("\n") == 0 and "2/3 nodes done, 1 failed" in out.getvalue()

@@ -133,7 +133,9 @@ class Outcome:
 
 
 def failing_run(workdir: Path, multus_error: Callable[[str, str, str], str], timeout: float = TIMEOUT,
-                poll_interval: float = 0.25, add_seconds: float = 0.8) -> Outcome:
+                poll_interval: float = 0.25, add_seconds: float = 0.8,
+                notify: Callable[[str], None] | None = lambda _text: None) -> Outcome:
+    """`notify=None`: the e2e phase reports on stderr as for the CLI (tests/e2e/test_e2e_progress.py)."""
     em = ClusterEmulator()
     em.install_nad_crd()
     em.put(dict(NAD))
@@ -148,7 +150,7 @@ def failing_run(workdir: Path, multus_error: Callable[[str, str, str], str], tim
         try:
             started = time.monotonic()
             got = run_e2e(e2e_args("--e2e-timeout", str(timeout)), snapshot(), [], gateway=gw,
-                          notify=lambda _text: None, poll_interval=poll_interval)
+                          notify=notify, poll_interval=poll_interval)
             returned = time.monotonic()
             pods_left = harness.sync(lambda: em.live("v1/pods"))
         finally:

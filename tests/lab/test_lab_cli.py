@@ -22,9 +22,12 @@ pytestmark = [pytest.mark.lab, pytest.mark.skipif(bool(MISSING), reason="lab nee
 def test_lab_run_with_a_fault_reports_it_and_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["lab", "run", "--name", "tr", "--break", "dhcp-daemon", "--format", "json",
                      "--report-dir", str(tmp_path)])
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     by_check = {f["check"]: f for f in out["findings"]}
     assert code == 1
+    assert "coming up" not in captured.err and "probing" not in captured.err, "spinners are for terminals only"
+    assert "lab tr: up in " in captured.err and "lab tr: done in " in captured.err
     assert by_check["datapath.dhcp-daemon"]["status"] == "fail"
     assert "connection refused" in by_check["datapath.dhcp-daemon"]["message"]
     assert by_check["datapath.mdns"]["status"] == "skip"
