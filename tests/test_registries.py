@@ -68,3 +68,34 @@ def test_importing_the_fix_registry_loads_no_kubernetes_client() -> None:
     code = "import sys, multus_check.fixes.registry as r; print(len(r.FIXES), 'kubernetes' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["7", "False"]
+
+
+def test_the_discovery_of_checks_and_fixes_makes_no_cycle() -> None:
+    """The registries import their members by name (invisible to an import statement): no member may reach back."""
+    from pathlib import Path
+
+    from multus_check.checks.registry import _registers_checks
+    from multus_check.fixes.registry import _defines_a_fix
+    from tests.conftest import ROOT
+    from tests.test_layers import import_graph
+
+    graph = import_graph(ROOT)
+
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    for package, defines, registry_module in (("checks", _registers_checks, "multus_check.checks.registry"),
+                                              ("fixes", _defines_a_fix, "multus_check.fixes.registry")):
+        members = [f"multus_check.{package}.{p.stem}" for p in sorted((ROOT / "multus_check" / package).glob("*.py"))
+                   if p.stem != "__init__" and defines(Path(p))]
+        assert members, package
+        for member in members:
+            assert registry_module not in reach(member), member
+    assert "multus_check.checks.engine" not in {m for p in (ROOT / "multus_check" / "checks").glob("*.py")
+                                               if _registers_checks(p) for m in reach(f"multus_check.checks.{p.stem}")}

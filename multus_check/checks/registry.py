@@ -1,18 +1,22 @@
-"""The checks of this build: every module of checks/ is imported once, and their specs are queried here.
+"""The checks of this build: every module of checks/ that defines checks is imported once, and their specs are
+queried here.
 
-A new check module (a new area) needs no list to be edited: `all_checks()` imports every module of
-the package on first use, which runs their `@check` decorators and `active_check` calls
-(checks/spec.py). Callers select, look up and list checks here; nothing in checks/ imports this
-module, so the discovery makes no cycle.
+A new check module (a new area) needs no list to be edited: `all_checks()` imports, on first use, every
+module of the package whose source registers a check (a `@check` decorator or an `active_check` call,
+read with ast), which runs those registrations (checks/spec.py). Callers select, look up and list
+checks here. The modules that define checks import only spec.py and base.py, never this module or the
+engine, so the discovery makes no cycle.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import fnmatch
 import importlib
 import pkgutil
 from collections.abc import Iterable
+from pathlib import Path
 
 from multus_check.checks import spec as _spec
 from multus_check.checks.spec import CheckSpec, Selection, matches
@@ -21,13 +25,25 @@ __all__ = ["CheckSpec", "Selection", "all_checks", "get", "matches", "select", "
 _loaded = False
 
 
+def _registers_checks(path: Path) -> bool:
+    def registration(node: ast.AST) -> bool:
+        call = node.func if isinstance(node, ast.Call) else node
+        return isinstance(call, ast.Name) and call.id in ("check", "active_check")
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any((isinstance(n, ast.FunctionDef) and any(registration(d) for d in n.decorator_list))
+               or (isinstance(n, ast.Assign) and registration(n.value)) for n in tree.body)
+
+
 def _load() -> None:
     global _loaded
     if _loaded:
         return
     package = importlib.import_module("multus_check.checks")
     for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+        path = Path(package.__path__[0]) / f"{module.name}.py"
+        if path.is_file() and _registers_checks(path):
+            importlib.import_module(f"{package.__name__}.{module.name}")
     _loaded = True
 
 
