@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,8 @@ def new_run_id() -> str:
 
     The only generator: `20261201-094713-0a1502` (UTC time + 6 hex digits), valid in object names and labels.
     """
+    import secrets  # here: the command line's start-up does not pay for it
+
     return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 

@@ -11,7 +11,6 @@ model and snapshot; the store rejects a duplicate id.
 from __future__ import annotations
 
 import fnmatch
-import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -57,6 +56,8 @@ def check(
     id: str, title: str, severity: Severity, fix: str | None = None
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a static check; its docstring is the long description shown by `explain`."""
+
+    import inspect  # here: importing Selection for the command line does not pay for it
 
     def decorate(fn: CheckFn) -> CheckFn:
         _add(CheckSpec(id, title, severity, inspect.cleandoc(fn.__doc__ or ""), fix, fn))

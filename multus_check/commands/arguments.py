@@ -15,12 +15,10 @@ import socket
 from multus_check.checks.spec import Selection
 from multus_check.collect.live.options import DEFAULT_COLLECTOR_IMAGE, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, LiveOptions
 from multus_check.e2e.options import DEFAULT_E2E_TIMEOUT, DEFAULT_PEER_WINDOW, DEFAULT_PROBE_IMAGE, E2EOptions
-from multus_check.kube.connect import ClusterTarget
-from multus_check.kube.podrun import DEFAULT_NAMESPACE
+from multus_check.kube.connect import DEFAULT_NAMESPACE, ClusterTarget
 from multus_check.model import Severity
 from multus_check.pipeline.options import AnalysisOptions, FixOptions, LabRunOptions, NodeOptions
-from multus_check.report import FORMATS
-from multus_check.report.output import ReportOptions
+from multus_check.report.options import FORMATS, ReportOptions
 
 SEVERITIES = tuple(s.value for s in Severity)
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from multus_check.checks.spec import Selection
-from multus_check.kube.connect import ClusterTarget
-from multus_check.kube.podrun import DEFAULT_NAMESPACE
+from multus_check.kube.connect import DEFAULT_NAMESPACE, ClusterTarget
 
 #: nicolaka/netshoot: Alpine + python3 + scapy + libpcap (tcpdump) + iproute2; widely mirrored.
 DEFAULT_PROBE_IMAGE = "docker.io/nicolaka/netshoot:v0.13"

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from multus_check.kube.retry import RetryPolicy
 
 
+#: the namespace a run puts its pods in unless told otherwise (--namespace); kube/podrun.py runs them
+DEFAULT_NAMESPACE = "multus-check"
+
+
 @dataclass(frozen=True)
 class ClusterTarget:
     kubeconfig: str | None = None  # None: $KUBECONFIG, ~/.kube/config, then in-cluster

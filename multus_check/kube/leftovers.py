@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from multus_check.errors import ClusterAccessError, Forbidden, NotFound
 from multus_check.kube.access import Permission
-from multus_check.kube.podrun import DEFAULT_NAMESPACE, MANAGED_BY, MANAGED_SELECTOR, MANAGER, delete_run_objects
+from multus_check.kube.connect import DEFAULT_NAMESPACE
+from multus_check.kube.podrun import MANAGED_BY, MANAGED_SELECTOR, MANAGER, delete_run_objects
 from multus_check.kube.resources import CONFIGMAPS, NAMESPACES, PODS, Resource
 
 if TYPE_CHECKING:

@@ -39,8 +39,6 @@ MANAGER = "multus-check"
 RUN_LABEL = "multus-check.io/run-id"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 MANAGED_SELECTOR = f"{MANAGED_BY}={MANAGER}"
-#: the namespace runs put their pods in unless told otherwise (--namespace)
-DEFAULT_NAMESPACE = "multus-check"
 #: container waiting reasons that do not resolve by themselves within a run (a pod that shows one is done)
 UNRECOVERABLE_WAITING = frozenset({
     "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",

@@ -1,7 +1,7 @@
 """The typed options of one run, built once by the command line (commands/arguments.py) and passed down.
 
 Each layer owns the options it consumes (`kube.ClusterTarget`, `checks.spec.Selection`,
-`report.output.ReportOptions`, `collect.live.LiveOptions`, `e2e.phase.E2EOptions`); the runs of the
+`report.options.ReportOptions`, `collect.live.LiveOptions`, `e2e.options.E2EOptions`); the runs of the
 pipeline put them together here. Frozen dataclasses: a run never changes its options. Pure data.
 """
 
@@ -13,7 +13,7 @@ from multus_check.checks.spec import Selection
 from multus_check.collect.live.options import LiveOptions
 from multus_check.e2e.options import E2EOptions
 from multus_check.kube.connect import ClusterTarget
-from multus_check.report.output import ReportOptions
+from multus_check.report.options import ReportOptions
 
 
 @dataclass(frozen=True)

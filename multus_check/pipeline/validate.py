@@ -11,7 +11,8 @@ from __future__ import annotations
 from multus_check.checks import registry
 from multus_check.checks.spec import Selection
 from multus_check.errors import UsageError
-from multus_check.report.output import ReportOptions, check_destinations
+from multus_check.report.options import ReportOptions
+from multus_check.report.output import check_destinations
 
 
 def check_selection(selection: Selection) -> None:

@@ -14,29 +14,16 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from multus_check.errors import UsageError
 from multus_check.files import report_dir, writable_problem, write_private
-from multus_check.model import EXIT_USAGE, Severity
+from multus_check.model import EXIT_USAGE
+from multus_check.report.options import ReportOptions
 from multus_check.report.results import Results
 
 PROG = "multus-check"
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """How a run reports (--format, --output, --report-dir, -v) and turns findings into its exit code
-    (--fail-on, --exit-zero)."""
-
-    format: str = "table"
-    output: str | None = None
-    report_dir: str | None = None
-    verbose: int = 0
-    fail_on: Severity = Severity.INFO
-    exit_zero: bool = False
 
 
 def check_destinations(opts: ReportOptions) -> None:

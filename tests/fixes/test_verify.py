@@ -10,7 +10,7 @@ from multus_check.model import EXIT_INCOMPLETE
 from multus_check.pipeline.fix_run import execute, run_fix
 from multus_check.pipeline.options import AnalysisOptions, FixOptions
 from multus_check.pipeline.suites import analyse
-from multus_check.report.output import ReportOptions
+from multus_check.report.options import ReportOptions
 from multus_check.snapshot import Snapshot
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import world

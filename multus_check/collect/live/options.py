@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from multus_check.kube.connect import ClusterTarget
-from multus_check.kube.podrun import DEFAULT_NAMESPACE
+from multus_check.kube.connect import DEFAULT_NAMESPACE, ClusterTarget
 
 #: python:3.12 on Alpine 3.21 (about 20 MB compressed), pinned to a patch release. Pin by digest
 #: with --collector-image for immutability; docs/COLLECTION.md says how to mirror it.
