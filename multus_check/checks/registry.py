@@ -2,19 +2,19 @@
 queried here.
 
 A new check module (a new area) needs no list to be edited: `all_checks()` imports, on first use, every
-module of the package whose source registers a check (a `@check` decorator or an `active_check` call,
-read with ast), which runs those registrations (checks/spec.py). Callers select, look up and list
+module of the package whose source registers a check (a line with a `@check` decorator or an
+`active_check` call), which runs those registrations (checks/spec.py). Callers select, look up and list
 checks here. The modules that define checks import only spec.py and base.py, never this module or the
 engine, so the discovery makes no cycle.
 """
 
 from __future__ import annotations
 
-import ast
 import difflib
 import fnmatch
 import importlib
 import pkgutil
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,14 +25,12 @@ __all__ = ["CheckSpec", "Selection", "all_checks", "get", "matches", "select", "
 _loaded = False
 
 
-def _registers_checks(path: Path) -> bool:
-    def registration(node: ast.AST) -> bool:
-        call = node.func if isinstance(node, ast.Call) else node
-        return isinstance(call, ast.Name) and call.id in ("check", "active_check")
+#: a line that registers a check: a `@check(...)` decorator or `NAME = active_check(...)`
+_REGISTRATION = re.compile(r"^(@check\(|[A-Z_]+ = active_check\()", re.MULTILINE)
 
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    return any((isinstance(n, ast.FunctionDef) and any(registration(d) for d in n.decorator_list))
-               or (isinstance(n, ast.Assign) and registration(n.value)) for n in tree.body)
+
+def _registers_checks(path: Path) -> bool:
+    return _REGISTRATION.search(path.read_text(encoding="utf-8")) is not None
 
 
 def _load() -> None:
