@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 __all__ = ["GATING_CHECKS", "E2EOptions", "run_e2e"]
 #: static checks whose failure makes the sample pod pointless: no NAD API, or no Multus at all
 GATING_CHECKS = ("nad.crd", "multus.installed")
+
+
 def run_e2e(opts: E2EOptions, snapshot: Snapshot, static_findings: list[Finding], *,
             gateway: Any = None, notify: Callable[[str], None] | None = None,
             poll_interval: float = 0.25, run_id: str | None = None) -> list[Finding]:

@@ -23,6 +23,7 @@ CONTAINER = "collector"
 BUNDLE_MOUNT = "/opt/multus-check"
 HOST_ROOT = "/host"
 
+
 @dataclass(frozen=True)
 class HostMount:
     path: str

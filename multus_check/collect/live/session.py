@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 def collect(
     opts: LiveOptions,
     progress: Progress | None = None,
