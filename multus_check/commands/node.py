@@ -203,6 +203,8 @@ def _static(args: argparse.Namespace, nad: NadSource | None) -> list[Finding]:
 
 def host_snapshot(facts: NodeFacts, nad: NadSource | None) -> Snapshot:
     """A snapshot of this one host; the NAD under test stands in for the cluster's NADs."""
+    from multus_check.collect.redact import redact_object
+
     here = "this host only (multus-check node)"
     snap = Snapshot(source={"kind": "node", "node": facts.name}, nodes={facts.name: facts})
     snap.sections[f"node/{facts.name}"] = Section(SectionState.OK)
@@ -212,8 +214,9 @@ def host_snapshot(facts: NodeFacts, nad: NadSource | None) -> Snapshot:
             SectionState.NOT_COLLECTED, "pass --nad [NS/]NAME or --nad-config FILE")
     else:
         snap.sections["cluster/network-attachment-definitions"] = Section(SectionState.OK, f"from {nad.label}")
-        snap.objects.append({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-                             "metadata": {"name": nad.name, "namespace": nad.namespace}, "spec": {"config": nad.config}})
+        snap.objects.append(redact_object({  # as every collected object: findings and snapshots show it redacted
+            "apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": nad.name, "namespace": nad.namespace}, "spec": {"config": nad.config}}))
     return snap
 
 

@@ -86,3 +86,34 @@ def test_the_command_refuses_both_sources_and_an_unreachable_api_exits_2(
     monkeypatch.setattr("os.geteuid", lambda: 0)
     assert cli.main(["node", "--nad", "macvlan-lan", "--kubeconfig", str(kubeconfig), "--no-static"]) == 2
     assert "error: cannot reach the API server" in capsys.readouterr().err
+
+
+SECRET_CONFIG = json.dumps({"cniVersion": "0.4.0", "name": "macvlan-lan", "plugins": [
+    {"type": "macvlan", "master": "eth0", "mode": "bridge", "ipam": {"type": "dhcp"},
+     "apiKey": "NODE-SECRET-1", "webhook": "https://bot:NODE-SECRET-2@hooks.lan/x"}]}, indent=2)
+
+
+def test_the_node_commands_snapshot_findings_and_reports_hold_the_nad_config_redacted(
+        cluster: tuple[ClusterEmulator, str], tmp_path: Path) -> None:
+    """`multus-check node` judges the NAD under test with the cluster's checks (nad.config-valid shows the
+    config as evidence) and can save it as a snapshot: the same redaction as every collected object."""
+    from multus_check.commands.node import NODE_STATIC_CHECKS, NadSource, host_snapshot
+    from multus_check.engine import run_checks
+    from multus_check.report.junit import render_junit
+    from multus_check.report.results import Results
+    from multus_check.snapshot import write_snapshot
+    from multus_check.snapshot.model import NodeFacts
+
+    em, kc = cluster
+    em.put(nad("with-secrets", "default", {"config": SECRET_CONFIG}))
+    for source in (NadSource(SECRET_CONFIG, "nad.json"), nad_from_cluster("with-secrets", kc, None)):
+        assert source.config == SECRET_CONFIG, "the data path probe gets the real config"
+        snap = host_snapshot(NodeFacts("labnode"), source)
+        findings = run_checks(snap, include=NODE_STATIC_CHECKS)
+        results = Results.build(findings, source={"kind": "node"}, checks={})
+        write_snapshot(snap, tmp_path / source.name)
+        written = "".join(p.read_text() for p in (tmp_path / source.name).rglob("*") if p.is_file())
+        outputs = json.dumps(results.to_dict()) + render_junit(results) + written
+        assert "NODE-SECRET" not in outputs
+        (config,) = [f.evidence["config"] for f in findings if f.check == "nad.config-valid"]
+        assert json.loads(config)["plugins"][0]["apiKey"] == "<redacted by multus-check>"
