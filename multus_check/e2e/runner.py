@@ -23,6 +23,7 @@ from multus_check import signals
 from multus_check.collect.live.lifecycle import Run, finish
 from multus_check.collect.live.podspec import RUN_LABEL
 from multus_check.collect.live.preflight import Permission, run_permissions
+from multus_check.collect.redact import redact_object
 from multus_check.domain.known_failures import match
 from multus_check.e2e import podspec
 from multus_check.e2e.podspec import Target
@@ -211,7 +212,7 @@ class E2ERun:
 
     def _read_events(self, observations: list[PodObservation]) -> None:
         try:
-            events = self.gateway.list(EVENTS, namespace=self.namespace)
+            events = [redact_object(e) for e in self.gateway.list(EVENTS, namespace=self.namespace)]  # as collected ones
         except ClusterAccessError as exc:
             log.warning("cannot read the sample pods' events: %s", exc)
             return
