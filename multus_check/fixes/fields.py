@@ -19,7 +19,12 @@ from multus_check.collect.redact import FILE_MARKER, VALUE_MARKER
 
 #: metadata the API server (or a controller) maintains, ignored when comparing object contents
 SERVER_META = ("resourceVersion", "generation", "managedFields", "selfLink")
-SERVER_ANNOTATIONS = ("deprecated.daemonset.template.generation", "kubectl.kubernetes.io/last-applied-configuration")
+#: annotations written by the API server or a controller after a fix wrote the object, never by the fix:
+#: a DaemonSet's template generation (apps/v1 conversion of spec.templateGeneration, bumped by the API server on
+#: a template change), the Deployment controller's revision (pkg/controller/deployment/util SetDeploymentRevision,
+#: bumped for every new pod template, the restored one of an undo too), kubectl apply's last-applied copy
+SERVER_ANNOTATIONS = ("deprecated.daemonset.template.generation", "deployment.kubernetes.io/revision",
+                      "kubectl.kubernetes.io/last-applied-configuration")
 
 Path = tuple[str | int, ...]
 
