@@ -133,9 +133,10 @@ def _apply(args: argparse.Namespace, snapshot: Any, results: Any, plans: list[Pl
     _private_report_dir(report_dir, getattr(args, "output", None))
     try:
         run = execute(plans, writer, snapshot, report_dir, results.run_id, recollect)
-    except (KeyboardInterrupt, Terminated):  # the one final line says where the journal is
-        signals.report(f"the fix was interrupted: what it applied is journaled in {report_dir / 'fix-journal.json'}; "
-                       f"undo with: multus-check undo {report_dir}")
+    except (KeyboardInterrupt, Terminated):  # the one final line: what was changed or sent, where the journal is
+        from multus_check.fixes.journal import interruption_note
+
+        signals.report(interruption_note(report_dir))
         raise
     finally:
         if gateway is not None:
@@ -169,6 +170,7 @@ def render_run(run: FixRun, run_id: str) -> str:
         if run.outcome.rolled_back is not None:
             rb = run.outcome.rolled_back
             lines.append(f"rolled back: {', '.join(rb.restored + rb.deleted) or 'nothing'}")
+            lines += [f"nothing to roll back: {ref}" for ref in rb.unchanged]
             lines += [f"ROLLBACK PROBLEM: {p}" for p in rb.problems]
         return "\n".join(lines) + "\n"
     lines.append("applied: " + (", ".join(run.outcome.applied) or "nothing"))
