@@ -250,3 +250,29 @@ def test_the_fix_permissions_name_the_verbs_of_every_manifest_role() -> None:
     assert set(roles) == {"multus-check-fix", "multus-check-fix-multus-rbac", "multus-check-attach"}
     assert all(f"`{r}`" in text for r in roles)
     assert FIX == ("readonly.yaml", "node-facts.yaml", "fix.yaml")
+
+
+def test_a_fix_that_creates_objects_asks_first_for_the_delete_its_rollback_would_need(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A create is undone by reading the object and deleting it (the rollback of a later failing step, or
+    `undo`): without `delete` a half-applied fix could not be taken back, so the preflight asks for it."""
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all((RBAC_DIR / "fix.yaml").read_text()) if d]
+    for d in docs:
+        for rule in d.get("rules") or []:
+            rule["verbs"] = [v for v in rule["verbs"] if v != "delete"] or ["get"]
+    trimmed = tmp_path / "fix-without-delete.yaml"
+    trimmed.write_text(yaml.safe_dump_all(docs))
+    with recorded_world(FIXTURES / "plugins-missing", tmp_path / "w") as sc:
+        em: RecordingEmulator = sc.harness.emulator  # type: ignore[assignment]
+        em.namespaces["multus-check"] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "multus-check"}}
+        code, err = _run(em, (*NODE_FACTS, str(trimmed)), [
+            "--kubeconfig", str(sc.harness.kubeconfig), "--no-e2e", "--fix", "--yes", "--report-dir", str(tmp_path / "r"),
+            "--format", "json", "--output", str(tmp_path / "r.json")], capsys)
+        writes = [w for w in _writes(em) if "/namespaces/multus-check/" not in w[1]]
+    line = err.strip().splitlines()[-1]
+    assert code == 2 and writes == [], line
+    assert line.startswith("multus-check: error: missing permissions to apply this plan, so nothing was sent: "), line
+    assert "delete configmaps 'cni-plugins' in namespace kube-system" in line
+    assert "delete daemonsets.apps 'multus-check-cni-plugins' in namespace kube-system" in line
