@@ -87,6 +87,7 @@ def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding
         from multus_check.kube import Gateway, load_target
 
         gateway = Gateway(load_target(_opt(args, "kubeconfig", None), _opt(args, "context", None)))
+    from multus_check.collect.live.preflight import node_facts_manifest
     from multus_check.e2e.runner import E2ERun
 
     runner = E2ERun(gateway, str(_opt(args, "namespace", "multus-check")), str(_opt(args, "probe_image",
@@ -96,8 +97,8 @@ def _plan_and_run(args: argparse.Namespace, snap: Snapshot, static: list[Finding
     missing = runner.missing_permissions()
     if missing:
         return skipped + [finding(c, Status.ERROR, CLUSTER, "Not run: RBAC forbids " + "; ".join(map(str, missing)) + ".",
-                                  "Apply fixtures/rbac/node-facts.yaml (it grants them in namespace multus-check), "
-                                  "or pass --no-e2e.", missing=[str(p) for p in missing]) for c in ids.E2E_CHECKS]
+                                  f"Apply {node_facts_manifest(runner.namespace)}; or pass --no-e2e.",
+                                  missing=[str(p) for p in missing]) for c in ids.E2E_CHECKS]
     findings = skipped + judge(runner.execute(targets), expect)
     for f in findings:
         if f.check == ids.ATTACH and f.status is Status.PASS and f.evidence.get("keep_mac_annotation"):

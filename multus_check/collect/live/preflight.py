@@ -25,8 +25,8 @@ from multus_check.kube.resources import CONFIGMAPS, NAMESPACES, PODS, SERVICES
 
 log = logging.getLogger(__name__)
 
-__all__ = ["READS", "Permission", "PreflightResult", "node_fact_permissions", "preflight", "probe_permission",
-           "run_permissions"]
+__all__ = ["READS", "Permission", "PreflightResult", "node_fact_permissions", "node_facts_manifest", "preflight",
+           "probe_permission", "run_permissions"]
 
 #: every read api.py makes (READ_PERMISSIONS says which read needs which)
 READS = tuple(p for needs in READ_PERMISSIONS.values() for p in needs)
@@ -77,7 +77,7 @@ def preflight(gw: Gateway, node_facts: bool, namespace: str, probe_namespace: st
         log.warning("cannot check permissions up front (%s); continuing, forbidden reads will be reported", exc)
         return PreflightResult(False, namespace_exists=_namespace_exists(gw, namespace) if node_facts else None)
     missing = [p for p, ok in answers.items() if not ok]
-    _stop_if_node_facts_impossible([p for p in missing if p not in READS and p != probe])
+    _stop_if_node_facts_impossible([p for p in missing if p not in READS and p != probe], namespace)
     optional = tuple(p for p in missing if p in READS or p == probe)
     if optional:
         log.warning(
@@ -104,11 +104,28 @@ def run_permissions(gw: Gateway, namespace: str, extra: Sequence[Permission] = (
     return answers, exists
 
 
-def _stop_if_node_facts_impossible(fatal: list[Permission]) -> None:
+#: the namespace fixtures/rbac/node-facts.yaml creates and grants the run's pods in
+RBAC_NAMESPACE = "multus-check"
+
+
+def node_facts_manifest(namespace: str) -> str:
+    """How to grant what the run's pods need in `namespace`: node-facts.yaml as shipped for its own namespace,
+    else the exact edit that moves it (the Namespace, the Role and RoleBinding, the namespace `get`, and the
+    name of that cluster-wide role, so the copy does not replace the shipped one)."""
+    if namespace == RBAC_NAMESPACE:
+        return "fixtures/rbac/node-facts.yaml (it grants them in namespace multus-check)"
+    return (f"fixtures/rbac/node-facts.yaml adapted to namespace {namespace} (the file grants namespace multus-check): "
+            f"sed -e 's/^  name: multus-check$/  name: {namespace}/' -e 's/namespace: multus-check,/namespace: {namespace},/' "
+            f"-e 's/resourceNames: \\[multus-check\\]/resourceNames: [{namespace}]/' "
+            f"-e 's/multus-check-namespace-get/multus-check-namespace-get-{namespace}/' fixtures/rbac/node-facts.yaml "
+            "| kubectl apply -f -")
+
+
+def _stop_if_node_facts_impossible(fatal: list[Permission], namespace: str) -> None:
     if fatal:
         raise Forbidden(
             "missing permissions for node facts: " + "; ".join(map(str, fatal))
-            + ". Apply fixtures/rbac/node-facts.yaml, or run with --no-node-facts for an API-only diagnosis.",
+            + f". Apply {node_facts_manifest(namespace)}; or run with --no-node-facts for an API-only diagnosis.",
             verb=fatal[0].verb, resource=fatal[0].rbac_resource,
         )
 
