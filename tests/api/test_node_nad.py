@@ -40,7 +40,11 @@ def test_name_alone_means_the_default_namespace_and_ns_slash_name_another(cluste
     assert (got.namespace, got.name, got.config, got.label) == ("default", "macvlan-lan", CONFIG, "NAD default/macvlan-lan")
     other = nad_from_cluster("home/lan-iot", kc, None)
     assert other.ref == "home/lan-iot" and json.loads(other.config)["master"] == "eno1"
-    assert em.count_calls("GET", "network-attachment-definitions/macvlan-lan") == 1
+    # one review, then a list narrowed to the name (authorized by it: readonly.yaml's list covers it)
+    assert [(m, p, q) for m, p, q in em.calls if "network-attachment-definitions" in p] == [
+        ("GET", f"/apis/k8s.cni.cncf.io/v1/namespaces/{ns}/network-attachment-definitions", f"fieldSelector=metadata.name%3D{n}")
+        for ns, n in (("default", "macvlan-lan"), ("home", "lan-iot"))]
+    assert em.count_calls("POST", "selfsubjectaccessreviews") == 2
 
 
 @pytest.mark.parametrize(("ref", "expected"), [
@@ -55,11 +59,19 @@ def test_a_missing_or_empty_nad_is_a_usage_error_naming_it(cluster: tuple[Cluste
         nad_from_cluster(ref, cluster[1], None)
 
 
-def test_rbac_forbidden_names_the_permission_and_the_file_alternative(cluster: tuple[ClusterEmulator, str]) -> None:
+def test_rbac_forbidden_is_found_by_review_first_naming_the_permission_and_the_manifest(
+        cluster: tuple[ClusterEmulator, str]) -> None:
     em, kc = cluster
-    em.deny("get", "network-attachment-definitions.k8s.cni.cncf.io")
-    with pytest.raises(UsageError, match=r"not allowed to read it.*--nad-config FILE"):
+    em.deny("list", "network-attachment-definitions.k8s.cni.cncf.io")
+    with pytest.raises(UsageError) as err:
         nad_from_cluster("macvlan-lan", kc, None)
+    assert str(err.value) == (
+        "--nad default/macvlan-lan: not allowed to read it (RBAC does not grant list "
+        "network-attachment-definitions.k8s.cni.cncf.io 'macvlan-lan' in namespace default); it takes list "
+        "network-attachment-definitions.k8s.cni.cncf.io 'macvlan-lan' in namespace default: fixtures/rbac/readonly.yaml "
+        "grants list on network-attachment-definitions (the least is a Role in namespace default with list and "
+        "resourceNames: [macvlan-lan]), or pass --nad-config FILE")
+    assert not [c for c in em.calls if "network-attachment-definitions" in c[1]], "nothing sent after the review"
 
 
 def test_without_the_crd_the_error_says_the_crd_is_missing(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """RBAC that matches every mode: each documented mode, recorded under exactly its shipped manifests.
 
 `recorded_modes` (conftest.py, tests/api/modes.py) runs through the command line: a live run with
-node facts and sample pods; `--no-node-facts`; the opt-in `--cidr-probe-namespace`; `snapshot`
+node facts and sample pods; `--no-node-facts`; `node --nad` (its cluster read); the opt-in
+`--cidr-probe-namespace`; `snapshot`
 with and without node facts; `cleanup` of every namespace and of one; `--fix --yes` for every fix
 scenario and its `undo`; `attach` of a Deployment, StatefulSet and DaemonSet and its undo. Each
 request was authorized by tests/api/rbac.py from the step's manifests (escalation checks

@@ -114,7 +114,7 @@ def test_node_command_reads_the_nad_from_the_cluster_with_nad_name(
     assert code == 0, statuses
     assert statuses["datapath.attach"] == "pass" and statuses["datapath.lease"] == "pass"
     assert out["source"]["nad"] == "home/macvlan-lan" and "NAD home/macvlan-lan" in out["source"]["description"]
-    assert em.count_calls("GET", "network-attachment-definitions/macvlan-lan") == 1
+    assert em.count_calls("GET", "/namespaces/home/network-attachment-definitions$") == 1
 
 
 def test_node_command_with_credentials_in_the_nad_attaches_with_them_and_writes_none_of_them(
