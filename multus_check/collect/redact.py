@@ -250,8 +250,9 @@ def _bearer(m: re.Match[str]) -> str:
             credential = False
     else:
         credential = any(c.isdigit() for c in value) or len(value) >= 20
-    return m.group("scheme") + m.group(0)[len(m.group("scheme")): m.start("value") - m.start(0)] + VALUE_MARKER \
-        if credential else m.group(0)
+    if not credential:
+        return m.group(0)
+    return m.group(0)[: m.start("value") - m.start(0)] + VALUE_MARKER  # the scheme and its blank stay
 
 
 def _xml(m: re.Match[str]) -> str:
