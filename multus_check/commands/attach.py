@@ -48,11 +48,12 @@ def attach_requirements(kind: str, namespace: str, name: str, network: str | Non
 
 
 def run(args: argparse.Namespace) -> int:
-    from multus_check.errors import NotFound, UsageError
+    from multus_check import signals
+    from multus_check.errors import NotFound, Terminated, UsageError
     from multus_check.files import report_dir
     from multus_check.fixes.apply import apply
     from multus_check.fixes.attach import attach_plan, check_mac, parse_target
-    from multus_check.fixes.journal import Journal
+    from multus_check.fixes.journal import Journal, interruption_note
     from multus_check.fixes.permissions import require
     from multus_check.fixes.prompt import Answer, ask
     from multus_check.fixes.render import render_plan
@@ -94,7 +95,11 @@ def run(args: argparse.Namespace) -> int:
                 return EXIT_INTERRUPTED if answer is Answer.INTERRUPTED else EXIT_OK
         run_id = new_run_id()
         journal = Journal.create(report_dir(args.report_dir, run_id), run_id)
-        outcome = apply([plan], writer, journal)
+        try:
+            outcome = apply([plan], writer, journal)
+        except (KeyboardInterrupt, Terminated):
+            signals.report(interruption_note(journal.path.parent, "the attach"))
+            raise
     finally:
         gateway.close()
     if not outcome.ok:

@@ -79,6 +79,7 @@ def _plan_and_run(opts: E2EOptions, snap: Snapshot, static: list[Finding], gatew
 
         gateway = connect(opts.cluster)
     from multus_check.e2e.sample_pods import E2ERun
+    from multus_check.kube.podrun import node_facts_manifest
 
     runner = E2ERun(gateway, opts.namespace, opts.probe_image, opts.timeout, route_to, keep=opts.keep,
                     poll_interval=poll_interval, notify=notify, on_pods=on_pods, peer_window=opts.peer_window,
@@ -86,8 +87,8 @@ def _plan_and_run(opts: E2EOptions, snap: Snapshot, static: list[Finding], gatew
     missing = runner.missing_permissions()
     if missing:
         return skipped + [finding(c, Status.ERROR, CLUSTER, "Not run: RBAC forbids " + "; ".join(map(str, missing)) + ".",
-                                  "Apply fixtures/rbac/node-facts.yaml (it grants them in namespace multus-check), "
-                                  "or pass --no-e2e.", missing=[str(p) for p in missing]) for c in ids.E2E_CHECKS]
+                                  f"Apply {node_facts_manifest(runner.namespace)}; or pass --no-e2e.",
+                                  missing=[str(p) for p in missing]) for c in ids.E2E_CHECKS]
     findings = skipped + judge(runner.execute(targets), expect)
     for f in findings:
         if f.check == ids.ATTACH and f.status is Status.PASS and f.evidence.get("keep_mac_annotation"):

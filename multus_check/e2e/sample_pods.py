@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from multus_check import signals
+from multus_check.collect.redact import redact_object
 from multus_check.domain.known_failures import match
 from multus_check.e2e import sample_manifest
 from multus_check.e2e.sample_manifest import Target
@@ -187,7 +188,7 @@ class E2ERun:
 
     def _read_events(self, observations: list[PodObservation]) -> None:
         try:
-            events = self.gateway.list(EVENTS, namespace=self.namespace)
+            events = [redact_object(e) for e in self.gateway.list(EVENTS, namespace=self.namespace)]  # as collected ones
         except ClusterAccessError as exc:
             log.warning("cannot read the sample pods' events: %s", exc)
             return

@@ -3,8 +3,9 @@
 A user without the rights learns it in one line naming the missing verbs before anything is sent,
 not from a 403 half-way through. The verbs mirror what apply.py and undo.py send: a replace reads
 the live object (get) and PUTs it (update, the dry run too); a create POSTs (create, which RBAC
-cannot limit by name; an `if_absent` create first looks the object up: get); undo reads (get) and
-restores (update) or deletes (delete). On top, the API server's escalation checks: creating a
+cannot limit by name; an `if_absent` create first looks the object up: get), and since the rollback
+of a later failing step (and undo) reads it and deletes it, a create needs get and delete by name
+too; undo reads (get) and restores (update) or deletes (delete). On top, the API server's escalation checks: creating a
 ClusterRole needs `escalate` on clusterroles or holding every permission it grants, cluster-wide;
 creating a ClusterRoleBinding needs `bind` on its ClusterRole (fixtures/rbac/fix.yaml grants
 `bind` on `multus`). tests/api/test_rbac_modes.py holds these lists to the requests really sent.
@@ -52,9 +53,10 @@ def for_changes(changes: Iterable[Change]) -> list[Requirement]:
         if change.action is Action.REPLACE:
             out += [Requirement.of(Permission(v, res, ns, name)) for v in ("get", "update")]
             continue
-        if change.if_absent:
-            out.append(Requirement.of(Permission("get", res, ns, name)))
         out.append(Requirement.of(Permission("create", res, ns)))
+        # an `if_absent` create looks first (get); any create is taken back by reading it and deleting it by
+        # uid, when a later step fails (the rollback) or on undo: a fix that could not be taken back stops here
+        out += [Requirement.of(Permission(v, res, ns, name)) for v in ("get", "delete")]
         out += _escalation(change.after)
     return out
 

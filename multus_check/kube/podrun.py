@@ -86,6 +86,23 @@ def pod_permissions(namespace: str, create_namespace: bool) -> tuple[Permission,
     return tuple(needed)
 
 
+#: the namespace fixtures/rbac/node-facts.yaml creates and grants the run's pods in
+RBAC_NAMESPACE = "multus-check"
+
+
+def node_facts_manifest(namespace: str) -> str:
+    """How to grant what the run's pods need in `namespace`: node-facts.yaml as shipped for its own namespace,
+    else the exact edit that moves it (the Namespace, the Role and RoleBinding, the namespace `get`, and the
+    name of that cluster-wide role, so the copy does not replace the shipped one)."""
+    if namespace == RBAC_NAMESPACE:
+        return "fixtures/rbac/node-facts.yaml (it grants them in namespace multus-check)"
+    return (f"fixtures/rbac/node-facts.yaml adapted to namespace {namespace} (the file grants namespace multus-check): "
+            f"sed -e 's/^  name: multus-check$/  name: {namespace}/' -e 's/namespace: multus-check,/namespace: {namespace},/' "
+            f"-e 's/resourceNames: \\[multus-check\\]/resourceNames: [{namespace}]/' "
+            f"-e 's/multus-check-namespace-get/multus-check-namespace-get-{namespace}/' fixtures/rbac/node-facts.yaml "
+            "| kubectl apply -f -")
+
+
 def run_permissions(gw: Gateway, namespace: str, extra: Sequence[Permission] = ()) -> tuple[dict[Permission, bool], bool | None]:
     """Reviews of what a run with pods in `namespace` needs (plus `extra`), and whether the namespace exists.
 

@@ -29,7 +29,7 @@ from multus_check.checks.engine import run_checks
 from multus_check.errors import MultusCheckError, Terminated, UsageError
 from multus_check.files import report_dir as run_report_dir
 from multus_check.fixes.apply import ApplyOutcome, apply
-from multus_check.fixes.journal import JOURNAL_NAME, Journal
+from multus_check.fixes.journal import Journal, interruption_note
 from multus_check.fixes.plan import Plan
 from multus_check.fixes.prompt import Answer, ask
 from multus_check.kube.writes import Writer
@@ -94,9 +94,8 @@ def _apply(opts: AnalysisOptions, snapshot: Snapshot, results: Results, plans: l
     _private_report_dir(report_dir, opts.report.output)
     try:
         run = execute(plans, writer, snapshot, report_dir, results.run_id, recollect)
-    except (KeyboardInterrupt, Terminated):  # the one final line says where the journal is
-        signals.report(f"the fix was interrupted: what it applied is journaled in {report_dir / JOURNAL_NAME}; "
-                       f"undo with: multus-check undo {report_dir}")
+    except (KeyboardInterrupt, Terminated):  # the one final line: what was changed or sent, where the journal is
+        signals.report(interruption_note(report_dir))
         raise
     finally:
         if gateway is not None:
@@ -140,6 +139,7 @@ def render_run(run: FixRun, run_id: str) -> str:
         if run.outcome.rolled_back is not None:
             rb = run.outcome.rolled_back
             lines.append(f"rolled back: {', '.join(rb.restored + rb.deleted) or 'nothing'}")
+            lines += [f"nothing to roll back: {ref}" for ref in rb.unchanged]
             lines += [f"ROLLBACK PROBLEM: {p}" for p in rb.problems]
         return "\n".join(lines) + "\n"
     lines.append("applied: " + (", ".join(run.outcome.applied) or "nothing"))

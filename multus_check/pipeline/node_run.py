@@ -18,6 +18,7 @@ from multus_check.checks import datapath as layers
 from multus_check.checks import registry
 from multus_check.checks.engine import run_checks
 from multus_check.collect.host import collect_host_facts
+from multus_check.collect.redact import redact_object
 from multus_check.errors import UsageError
 from multus_check.kube.connect import ClusterTarget
 from multus_check.model import Finding, Severity, Status
@@ -89,38 +90,10 @@ def _read_conf(path: str) -> str:
 
 
 def nad_from_cluster(ref: str, target: ClusterTarget) -> NadSource:
-    """Read NAD `[ns/]name` through the gateway; every way this can fail is a UsageError naming the cause."""
-    from multus_check.errors import Forbidden, NotFound
-    from multus_check.kube.connect import connect
-    from multus_check.kube.resources import CRDS, NAD_CRD_NAME, NADS
+    """Read NAD `[ns/]name` from the cluster (asked by review first, read as a list by name: collect/live/one_nad.py)."""
+    from multus_check.collect.live.one_nad import read_nad_config
 
-    namespace, _, name = ref.rpartition("/")
-    namespace = namespace or "default"
-    if not name:
-        raise UsageError(f"--nad {ref!r}: expected NAME or NAMESPACE/NAME")
-    gw = connect(target)
-    try:
-        try:
-            obj = gw.get(NADS, namespace, name)
-        except NotFound:
-            try:
-                gw.get(CRDS, None, NAD_CRD_NAME)
-            except NotFound:
-                raise UsageError(f"--nad {namespace}/{name}: the NetworkAttachmentDefinition CRD is not installed "
-                                 "(check nad.crd; `multus-check --fix` installs Multus with it)") from None
-            except Forbidden:
-                pass
-            raise UsageError(f"--nad {namespace}/{name}: no such NetworkAttachmentDefinition "
-                             "(`kubectl get net-attach-def -A` lists them)") from None
-        except Forbidden as exc:
-            raise UsageError(f"--nad {namespace}/{name}: not allowed to read it ({exc}); grant get on "
-                             "network-attachment-definitions.k8s.cni.cncf.io (fixtures/rbac/readonly.yaml) or pass "
-                             "--nad-config FILE") from None
-    finally:
-        gw.close()
-    config = (obj.get("spec") or {}).get("config")
-    if not isinstance(config, str) or not config.strip():
-        raise UsageError(f"NAD {namespace}/{name} has no spec.config string; nothing to probe with (see nad.config-valid)")
+    namespace, name, config = read_nad_config(ref, target)
     return NadSource(config, f"NAD {namespace}/{name}", namespace, name)
 
 
@@ -145,8 +118,9 @@ def host_snapshot(facts: NodeFacts, nad: NadSource | None) -> Snapshot:
             SectionState.NOT_COLLECTED, "pass --nad [NS/]NAME or --nad-config FILE")
     else:
         snap.sections["cluster/network-attachment-definitions"] = Section(SectionState.OK, f"from {nad.label}")
-        snap.objects.append({"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-                             "metadata": {"name": nad.name, "namespace": nad.namespace}, "spec": {"config": nad.config}})
+        snap.objects.append(redact_object({  # as every collected object: findings and snapshots show it redacted
+            "apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": nad.name, "namespace": nad.namespace}, "spec": {"config": nad.config}}))
     return snap
 
 

@@ -83,9 +83,9 @@ class World:
 
 
 @contextmanager
-def world(snapshot_dir: Path, workdir: Path) -> Iterator[World]:
+def world(snapshot_dir: Path, workdir: Path, emulator: WriteEmulator | None = None) -> Iterator[World]:
     workdir.mkdir(parents=True, exist_ok=True)
-    em = WriteEmulator()
+    em = WriteEmulator() if emulator is None else emulator
     seed(em, snapshot_dir)
     hosts = {d.name: build_host_tree(d) for d in sorted((snapshot_dir / "nodes").iterdir()) if d.is_dir()}
     kubelet = FakeKubelet(em, hosts, workdir, {}, 0.0)

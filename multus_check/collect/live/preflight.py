@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from multus_check.collect.live.api import READ_PERMISSIONS
 from multus_check.errors import Forbidden
 from multus_check.kube.access import Permission, allowed
-from multus_check.kube.podrun import namespace_exists, run_permissions
+from multus_check.kube.podrun import namespace_exists, node_facts_manifest, run_permissions
 from multus_check.kube.resources import SERVICES
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def preflight(gw: Gateway, node_facts: bool, namespace: str, probe_namespace: st
         log.warning("cannot check permissions up front (%s); continuing, forbidden reads will be reported", exc)
         return PreflightResult(False, namespace_exists=namespace_exists(gw, namespace) if node_facts else None)
     missing = [p for p, ok in answers.items() if not ok]
-    _stop_if_node_facts_impossible([p for p in missing if p not in READS and p != probe])
+    _stop_if_node_facts_impossible([p for p in missing if p not in READS and p != probe], namespace)
     optional = tuple(p for p in missing if p in READS or p == probe)
     if optional:
         log.warning(
@@ -75,10 +75,10 @@ def preflight(gw: Gateway, node_facts: bool, namespace: str, probe_namespace: st
                            None if probe is None else answers[probe])
 
 
-def _stop_if_node_facts_impossible(fatal: list[Permission]) -> None:
+def _stop_if_node_facts_impossible(fatal: list[Permission], namespace: str) -> None:
     if fatal:
         raise Forbidden(
             "missing permissions for node facts: " + "; ".join(map(str, fatal))
-            + ". Apply fixtures/rbac/node-facts.yaml, or run with --no-node-facts for an API-only diagnosis.",
+            + f". Apply {node_facts_manifest(namespace)}; or run with --no-node-facts for an API-only diagnosis.",
             verb=fatal[0].verb, resource=fatal[0].rbac_resource,
         )
