@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from multus_check.lab import daemons, lab
+from multus_check.lab import daemons
+from multus_check.lab import lifecycle as lab
 from multus_check.model import Status
 from tests.e2e.world import e2e_world
 

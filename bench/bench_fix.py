@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from multus_check.fixes.journal import Journal
 from multus_check.fixes.undo import undo
-from multus_check.fixes.verify import execute
+from multus_check.pipeline.fix_run import execute
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import world
 

@@ -17,9 +17,11 @@ import sys
 import time
 from typing import Any
 
-from multus_check.lab import daemons, lab
+from multus_check.domain.cniconf import parse_netconf
+from multus_check.lab import daemons
+from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import LabState
-from multus_check.probes import cni, datapath
+from multus_check.probes import datapath_probe as datapath
 
 COLUMNS = ("lab", "probe", "ipv6", "up_ms", "add_ms", "dhcp_retry_s", "probe_ms", "mdns_first_ms", "mdns_sends",
            "ssdp_first_ms", "v6_ms", "v6_ra_ms", "v6_mdns_ms", "matter_rtt_ms", "v6_dad_ms", "del_ms",
@@ -28,7 +30,7 @@ COLUMNS = ("lab", "probe", "ipv6", "up_ms", "add_ms", "dhcp_retry_s", "probe_ms"
 
 def node_probe(state: LabState, ipv6: bool) -> dict[str, object]:
     """One `multus-check node` data-path run against the lab, with its phase timings."""
-    conf = cni.parse_netconf(state.nad_config.read_text(), "nad")
+    conf = parse_netconf(state.nad_config.read_text(), "nad")
     obs = datapath.run(datapath.DatapathOptions(
         conf=conf, cni_path=[str(state.cni_bin)], node="bench", node_netns=state.node_ns,
         pod_netns_prefix=state.pod_ns_prefix, lan_subnet=state.subnet,

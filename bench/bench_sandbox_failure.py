@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from multus_check.e2e import checks as ids
+from multus_check.checks import e2e as ids
 from tests.e2e.sandbox import TIMEOUT, failing_run, multus_forbidden, not_catalogued
 
 

@@ -85,8 +85,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,100,1000,5000")
     sizes = [int(s) for s in ap.parse_args().sizes.split(",")]
+    from multus_check.pipeline.suites import analyse
     from multus_check.report import render
-    from multus_check.run import analyse
 
     for flag in ("--version", "--help"):
         cmd = [sys.executable, "-m", "multus_check", flag]

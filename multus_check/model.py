@@ -1,14 +1,42 @@
-"""The vocabulary every layer shares: statuses, severities and findings.
+"""The vocabulary every layer shares: statuses, severities, findings, exit codes and run ids.
 
-Pure data; nothing here touches a cluster, a host or the file system.
+The lowest floor of the package (docs/ARCHITECTURE.md): every other module may import it, it
+imports nothing of the project. Pure data and clock reads; nothing here touches a cluster, a host
+or the file system.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+#: the process exit codes (README "Exit codes", a public contract)
+EXIT_OK = 0  # no check failed (warnings allowed)
+EXIT_FAILED = 1  # a check failed at or above --fail-on
+EXIT_USAGE = 2  # unusable invocation or input
+EXIT_INCOMPLETE = 3  # nothing failed, but some checks could not be evaluated
+EXIT_INTERRUPTED = 128 + 2  # 130: Ctrl-C (SIGINT), after removing what the run created
+EXIT_TERMINATED = 128 + 15  # 143: SIGTERM, likewise
+#: what a shell reports for a process ended by SIGPIPE; only for output cut short outside the reports,
+#: whose own writer ends quietly with the run's real exit code
+EXIT_BROKEN_PIPE = 128 + 13  # 141
+
+
+def new_run_id() -> str:
+    """The id of one run: in its report directory, its results, its journal, and on every object it creates.
+
+    The only generator: `20261201-094713-0a1502` (UTC time + 6 hex digits), valid in object names and labels.
+    """
+    import secrets  # here: the command line's start-up does not pay for it
+
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Status(enum.Enum):

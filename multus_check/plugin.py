@@ -53,7 +53,7 @@ class CheckSession:
 
     def evaluate(self, check_id: str) -> list[Finding]:
         from multus_check.checks import registry
-        from multus_check.engine import run_check
+        from multus_check.checks.engine import run_check
 
         spec = registry.get(check_id)
         findings = run_check(spec, self.get_snapshot())

@@ -24,9 +24,7 @@ from types import FrameType
 from typing import Any
 
 from multus_check.errors import Terminated
-
-EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
-EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+from multus_check.model import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 
 @dataclass

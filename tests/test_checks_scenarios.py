@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from multus_check.checks import registry
-from multus_check.engine import run_checks
+from multus_check.checks.engine import run_checks
 from multus_check.model import Status
 from tests.conftest import SNAPSHOTS, fixture_snapshot
 
@@ -36,6 +36,9 @@ EXPECTED = {
 
 def test_every_static_check_has_a_broken_scenario() -> None:
     static = {s.id for s in registry.all_checks() if s.kind == "static"}
+    missing = sorted(static - {check for check, _, _ in EXPECTED.values()})
+    assert not missing, (f"{missing}: add a broken scenario to fixtures/snapshots/generate.py, run it, and add it to "
+                         "EXPECTED here (scenario -> check, failing subject, words of its message)")
     assert static == {check for check, _, _ in EXPECTED.values()}
     on_disk = {p.name for p in SNAPSHOTS.iterdir() if p.is_dir()}
     assert set(EXPECTED) | {"healthy-k3s"} == on_disk

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from multus_check.errors import Unreachable, UsageError
-from multus_check.kube import Gateway, config, load_target
+from multus_check.kube import Gateway, load_target
+from multus_check.kube import kubeconfig as config
 from multus_check.kube.resources import NAMESPACES
 from tests.test_kubeconfig_input import run_cli
 
@@ -186,8 +187,8 @@ def test_a_silent_api_server_costs_one_timeout_per_run_and_the_message_says_how_
 
 SIGNALLED = """
 import os, signal, sys, time
-from multus_check.commands import node
-from multus_check.lab import lab
+from multus_check.pipeline import node_run as node
+from multus_check.lab import lifecycle as lab
 def signalled(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(30)

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from multus_check import safeyaml
-from multus_check.engine import run_checks
+from multus_check.checks.engine import run_checks
 from multus_check.snapshot import SectionState, load_snapshot, write_snapshot
 from multus_check.snapshot.cluster_doc import ALL, cluster_objects
+from multus_check.snapshot.data import KIND_TO_RESOURCE, Section
 from multus_check.snapshot.jsonstream import load_object_list
-from multus_check.snapshot.model import KIND_TO_RESOURCE, Section
 from multus_check.snapshot.shapes import object_problem
 from multus_check.snapshot.write import cluster_json
 from tests.conftest import fixture_snapshot

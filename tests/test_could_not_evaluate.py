@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from multus_check.checks import registry
-from multus_check.checks.registry import CheckSpec
-from multus_check.engine import run_check, run_checks
+from multus_check.checks.engine import run_check, run_checks
+from multus_check.checks.spec import CheckSpec
 from multus_check.model import Finding, Status
 from multus_check.snapshot import CLUSTER_RESOURCES, Section, SectionState, Snapshot
 from tests.conftest import fixture_snapshot

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from multus_check import cli
+from multus_check.commands import SUBCOMMANDS
+from multus_check.commands.cli_md import main_parser, render_cli_reference, subcommand_parser
 from multus_check.domain.known_failures import CATALOG
-from multus_check.report.clidoc import main_parser, render_cli_reference, subcommand_parser
 from tests.conftest import ROOT, SNAPSHOTS
 
 README = (ROOT / "README.md").read_text()
@@ -24,7 +24,7 @@ CLI_DOC = (ROOT / "docs" / "CLI.md").read_text()
 
 
 def _parsers() -> dict[str, argparse.ArgumentParser]:
-    return {"multus-check": main_parser(), **{f"multus-check {n}": subcommand_parser(n) for n in cli.SUBCOMMANDS}}
+    return {"multus-check": main_parser(), **{f"multus-check {n}": subcommand_parser(n) for n in SUBCOMMANDS}}
 
 
 def _flags(parser: argparse.ArgumentParser) -> set[str]:
@@ -76,7 +76,7 @@ def test_vv_prints_debug_logs_on_a_snapshot_run(tmp_path: Path) -> None:
                            "--report-dir", str(tmp_path)], capture_output=True, text=True, check=False)
     assert done.returncode == 0
     assert "DEBUG multus_check.snapshot.load: snapshot " in done.stderr
-    assert "DEBUG multus_check.engine: check nad.crd: {'pass': 1}" in done.stderr
+    assert "DEBUG multus_check.checks.engine: check nad.crd: {'pass': 1}" in done.stderr
     assert "-vv" in README and "debug logs" in README
 
 
@@ -101,10 +101,10 @@ def test_every_flag_of_every_command_is_in_docs_cli_md_and_no_other() -> None:
     for title, body in re.findall(r"^## `([^`]+)`\n\n```text\n(.*?)\n```", CLI_DOC, re.MULTILINE | re.DOTALL):
         documented[title] = set(re.findall(r"(?<![\w-])(--?[a-z][a-z0-9-]*)", body.split("\n\n", 1)[-1]))
     parsers = _parsers()
-    assert set(documented) == set(parsers), "regenerate: python -m multus_check.report.clidoc > docs/CLI.md"
+    assert set(documented) == set(parsers), "regenerate: python -m multus_check.commands.cli_md > docs/CLI.md"
     for title, parser in parsers.items():
         missing = _flags(parser) - documented[title]
-        assert not missing, f"{title}: {sorted(missing)} not in docs/CLI.md (python -m multus_check.report.clidoc > docs/CLI.md)"
+        assert not missing, f"{title}: {sorted(missing)} not in docs/CLI.md (python -m multus_check.commands.cli_md > docs/CLI.md)"
         for action in parser._actions:
             if action.help and action.help != argparse.SUPPRESS and "%" not in action.help:
                 assert " ".join(action.help.split()[:6]) in " ".join(CLI_DOC.split()), f"{title}: help of {action.dest} changed"
@@ -112,7 +112,7 @@ def test_every_flag_of_every_command_is_in_docs_cli_md_and_no_other() -> None:
 
 @pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="argparse's layout differs between Python versions")
 def test_docs_cli_md_is_exactly_the_generated_reference() -> None:
-    assert render_cli_reference() == CLI_DOC, "regenerate: python -m multus_check.report.clidoc > docs/CLI.md"
+    assert render_cli_reference() == CLI_DOC, "regenerate: python -m multus_check.commands.cli_md > docs/CLI.md"
 
 
 @pytest.mark.parametrize("flag, where", [("--fix-option", "docs/FIX.md"), ("--reports-root", "docs/FIX.md"),

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from multus_check.checks.registry import DuplicateCheckError, check
+from multus_check.checks.spec import DuplicateCheckError, check
 from multus_check.domain import k3s
-from multus_check.domain.cidr import parse_net, supernet, waste
 from multus_check.domain.cniconf import parse_multus_config, plugin_types
+from multus_check.domain.ipnet import parse_net, supernet, waste
 from multus_check.domain.known_failures import CATALOG, cause_text, match
 from multus_check.model import Severity
 
@@ -191,11 +191,11 @@ def test_registry_rejects_duplicate_ids() -> None:
 
 def test_every_check_is_documented_in_the_catalog_and_readme() -> None:
     from multus_check.checks import registry
-    from multus_check.report.catalog import render_catalog
+    from multus_check.report.checks_md import render_catalog
     from tests.conftest import ROOT
 
     catalog = (ROOT / "docs" / "CHECKS.md").read_text()
-    assert catalog == render_catalog(), "regenerate: python -m multus_check.report.catalog > docs/CHECKS.md"
+    assert catalog == render_catalog(), "regenerate: python -m multus_check.report.checks_md > docs/CHECKS.md"
     readme = (ROOT / "README.md").read_text()
     for spec in registry.all_checks():
         if spec.kind == "static":

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from multus_check.checks.engine import run_checks
 from multus_check.domain import placement
-from multus_check.engine import run_checks
 from multus_check.model import Finding, Status
 from multus_check.snapshot import Snapshot
 from tests.conftest import fixture_snapshot

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from multus_check.domain import cniconf
 from multus_check.domain.gotypes import ListOf, decode, fold, go_get
 from multus_check.domain.nadrules import binaries, cni_version, config_problems, link_needs, nad_plugins
 from multus_check.probes import cni
@@ -99,7 +100,7 @@ def test_the_probe_runs_a_capitalised_type_and_gives_the_plugin_its_keys_sorted_
     plugin.parent.mkdir()
     plugin.write_text(f"#!/bin/sh\ncat > {seen}\necho '{{\"cniVersion\": \"0.3.1\"}}'\n")
     plugin.chmod(0o755)
-    conf = cni.parse_netconf(json.dumps({"cniVersion": "0.3.1", "name": "n", "Type": "macvlan", "mode": "bridge",
+    conf = cniconf.parse_netconf(json.dumps({"cniVersion": "0.3.1", "name": "n", "Type": "macvlan", "mode": "bridge",
                                          "master": "eth1", "Master": "eth9"}), "nad.json")
     assert conf.main["type"] == "macvlan" and conf.master == "eth1" and conf.binaries() == ["macvlan"]
     att = cni.Attachment("c1", "/proc/self/ns/net", "net1", [str(plugin.parent)])

@@ -11,7 +11,7 @@ import pytest
 
 from multus_check.collect import host
 from multus_check.snapshot import REDACTED_MARKER, DirEntry, load_snapshot, write_snapshot
-from multus_check.snapshot.model import Section, SectionState, Snapshot
+from multus_check.snapshot.data import Section, SectionState, Snapshot
 
 K3S_CONF = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
 

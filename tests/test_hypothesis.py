@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multus_check.engine import run_checks
+from multus_check.checks.engine import run_checks
 from multus_check.errors import SnapshotError
 from multus_check.model import Status
 from multus_check.snapshot import load_snapshot

@@ -13,7 +13,7 @@ from multus_check.checks import registry
 from multus_check.collect import host
 from multus_check.model import Finding, Status
 from multus_check.snapshot import DirEntry, load_snapshot, write_snapshot
-from multus_check.snapshot.model import Section, SectionState, Snapshot
+from multus_check.snapshot.data import Section, SectionState, Snapshot
 from tests.corpus.cases import profile, synthetic_facts
 
 ABOUT = "#!/bin/sh\necho \"CNI $(basename \"$0\") plugin v1.6.2\" >&2\necho 'CNI protocol versions supported: 0.3.1, 1.0.0, 1.1.0' >&2\n"

@@ -16,7 +16,12 @@ from tests.conftest import ROOT, SNAPSHOTS
 
 def test_every_static_check_has_exactly_one_suite_test() -> None:
     marked = re.findall(r'@pytest\.mark\.check\("([^"]+)"\)', "".join(p.read_text() for p in (ROOT / "suites").glob("test_*.py")))
-    assert sorted(marked) == sorted(s.id for s in registry.all_checks() if s.kind == "static")
+    static = sorted(s.id for s in registry.all_checks() if s.kind == "static")
+    missing = [cid for cid in static if cid not in marked]
+    assert not missing, "add to suites/test_<area>.py: " + "".join(
+        f'\n@pytest.mark.check("{cid}")\ndef test_{cid.replace(".", "_").replace("-", "_")}(check_findings):\n'
+        "    assert_no_failures(check_findings)\n" for cid in missing)
+    assert sorted(marked) == static
 
 
 @pytest.mark.parametrize("scenario", ["healthy-k3s", "multus-nested-delegates", "nad-crd-missing"])

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from multus_check.checks.engine import run_checks
 from multus_check.collect.redact import (
     FILE_MARKER,
     VALUE_MARKER,
@@ -18,7 +19,6 @@ from multus_check.collect.redact import (
     redact_text,
     secret_name,
 )
-from multus_check.engine import run_checks
 from multus_check.snapshot import REDACTED_MARKER, Snapshot
 from tests.conftest import SNAPSHOTS, fixture_snapshot
 
@@ -248,3 +248,105 @@ def test_redaction_changes_no_check_verdict_on_any_example_even_with_credentials
     assert "PLANT-" not in text and "REG-PASSWORD" not in text
     assert _verdicts(redacted) == _verdicts(planted)
 
+
+
+# -- the audit of issue 9: credentials that used to pass through ---------------------------------
+
+K3S_IPSEC_NET_CONF = ('{\n\t"Network": "10.42.0.0/16",\n\t"EnableIPv6": false,\n\t"EnableIPv4": true,\n\t"IPv6Network": "",\n'
+                      '\t"Backend": {\n\t"Type": "ipsec",\n\t"UDPEncap": true,\n\t"PSK": "K3S-IPSEC-PSK-0123456789"\n}\n}\n')
+
+
+def test_flannel_pre_shared_keys_are_redacted_in_k3s_net_conf_the_configmap_and_wireguard_ini() -> None:
+    """k3s --flannel-backend=ipsec renders the PSK into net-conf.json (pkg/agent/flannel/setup.go); flannel's
+    Documentation/backends.md: `PSK` optional for wireguard, required for ipsec; WireGuard's `PresharedKey`."""
+    out = redact_file("/var/lib/rancher/k3s/agent/etc/flannel/net-conf.json", K3S_IPSEC_NET_CONF)
+    assert "K3S-IPSEC-PSK" not in out and json.loads(out)["Network"] == "10.42.0.0/16"
+    assert json.loads(out)["Backend"] == {"Type": "ipsec", "UDPEncap": True, "PSK": M}
+    cm = {"kind": "ConfigMap", "metadata": {"name": "kube-flannel-cfg"}, "data": {"net-conf.json": json.dumps(
+        {"Network": "10.244.0.0/16", "Backend": {"Type": "wireguard", "PSK": "WG-PSK-abc="}}, indent=2)}}
+    assert json.loads(redact_object(cm)["data"]["net-conf.json"])["Backend"] == {"Type": "wireguard", "PSK": M}
+    ini = "[Interface]\nPrivateKey = WG-PRIVATE\nListenPort = 51820\n[Peer]\nPresharedKey = WG-PRESHARED\n"
+    assert redact_text(ini) == f"[Interface]\nPrivateKey = {M}\nListenPort = 51820\n[Peer]\nPresharedKey = {M}\n"
+
+
+@pytest.mark.parametrize("name", ["PSK", "PresharedKey", "preshared_key", "passphrase", "SSH_PASSPHRASE", "Cookie",
+                                  "Set-Cookie", "MYSQL_PWD", "X-Api-Key", "X-Auth-Token"])
+def test_pre_shared_keys_passphrases_cookies_and_pwd_are_secret_names(name: str) -> None:
+    assert secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["PWD", "sessionAffinity", "signerName", "keyName", "passthru", "mode"])
+def test_look_alikes_that_hold_no_credential_are_not_secret_names(name: str) -> None:
+    assert not secret_name(name)
+
+
+def test_every_scalar_under_a_secret_named_mapping_is_masked_but_names_and_types() -> None:
+    out = redact_object({"credentials": {"user": "u", "key": "CRED-1", "type": "static", "secretName": "s", "port": 443},
+                         "auth": {"user": "u", "value": "CRED-2", "nested": {"k": "CRED-3"}},
+                         "tokens": [{"id": "a", "value": "CRED-4"}, "CRED-5"]})
+    assert "CRED-" not in json.dumps(out)
+    assert out["credentials"] == {"user": M, "key": M, "type": "static", "secretName": "s", "port": M}
+    assert out["tokens"] == [{"id": M, "value": M}, M]
+
+
+def test_kubernetes_references_under_secret_named_keys_stay_readable() -> None:
+    volume = {"name": "tok", "secret": {"secretName": "multus-token", "items": [{"key": "token", "path": "token"}],
+                                        "defaultMode": 420}}
+    env = {"name": "FROM_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
+    projected = {"serviceAccountToken": {"audience": "api", "expirationSeconds": 3607, "path": "token"}}
+    pull = {"imagePullSecrets": [{"name": "regcred"}]}
+    for obj in (volume, env, projected, pull):
+        assert redact_object(obj) == obj
+
+
+@pytest.mark.parametrize(("text", "secrets", "kept"), [
+    ("Warning FailedCreatePodSandBox: ipam: header Authorization: Bearer EVT-TOKEN-1 was rejected", ["EVT-TOKEN-1"],
+     ["was rejected", "Authorization: Bearer "]),
+    ("""sh -c "wget --header 'Authorization: Bearer INIT-1' https://x/ && curl -H 'X-Auth-Token: INIT-2' https://y/" """,
+     ["INIT-1", "INIT-2"], ["https://x/", "https://y/", "X-Auth-Token: "]),
+    ("--header=Authorization: Bearer HDR-1", ["HDR-1"], ["--header=Authorization: Bearer "]),
+    ("Authorization: Basic dXNlcjpCQVNJQy0x", ["dXNlcjpCQVNJQy0x"], ["Authorization: Basic "]),
+    ("proxy said Proxy-Authorization Basic dXNlcjpCQVNJQy0y", ["dXNlcjpCQVNJQy0y"], ["proxy said"]),
+    ("retrying with Bearer BEARER-3xyz after 401", ["BEARER-3xyz"], ["after 401"]),
+    ("sent X-Api-Key: APIKEY-1 upstream", ["APIKEY-1"], ["upstream"]),
+    ("Cookie: session=COOKIE-1", ["COOKIE-1"], ["Cookie: "]),
+    ("{user: bob, password: FLOW-1}", ["FLOW-1"], ["user: bob"]),
+    ("registry: {username: bob, password: FLOW-2}\n", ["FLOW-2"], ["username: bob"]),
+    ("- {password: FLOW-3}\n", ["FLOW-3"], ["- {password: "]),
+    ("credentials: {user: u, key: FLOW-4}\n", ["FLOW-4"], ["credentials: {user: "]),
+    ("creds = { user = \"u\", token = FLOW-5 }\n", ["FLOW-5"], ["creds = { user = "]),
+    ("tokens: [FLOW-6, 'FLOW-7', \"FLOW-8\"]\n", ["FLOW-6", "FLOW-7", "FLOW-8"], ["tokens: ["]),
+    ("https://bot:pa@ss@USERINFO-1@registry.lan/v2/", ["pa@ss", "USERINFO-1"], ["@registry.lan/v2/"]),
+    ("password: first\n  CONT-1\n  CONT-2\nnext: 1\n", ["first", "CONT-1", "CONT-2"], ["next: 1"]),
+    ("password: # set below\n  CONT-3\nnext: 1\n", ["CONT-3"], ["next: 1"]),
+    ("credentials:\n  user: u\n  key: NESTED-1\n  type: static\nnext: kept\n", ["NESTED-1"], ["type: static", "next: kept"]),
+    ("<password>XML-1</password>", ["XML-1"], ["<password>"]),
+])
+def test_credentials_in_headers_flow_collections_urls_and_continued_scalars_are_redacted(
+        text: str, secrets: list[str], kept: list[str]) -> None:
+    out = redact_text(text)
+    for secret in secrets:
+        assert secret not in out, out
+    for part in kept:
+        assert part in out, out
+    assert redact_text(out) == out
+
+
+def test_an_object_carrying_these_texts_loses_them_too() -> None:
+    event = {"kind": "Event", "reason": "FailedCreatePodSandBox", "type": "Warning",
+             "message": "plugin failed: header Authorization: Bearer EVT-2 rejected"}
+    pod = {"kind": "Pod", "metadata": {"annotations": {"example.com/registry": "{user: bob, password: ANN-1}"}}}
+    ds = {"kind": "DaemonSet", "spec": {"template": {"spec": {"initContainers": [{"name": "fetch", "command": [
+        "sh", "-c", "wget --header 'Authorization: Bearer INIT-3' https://x/ && curl -H 'X-Auth-Token: INIT-4' https://y/"]}]}}}}
+    text = json.dumps([redact_object(o) for o in (event, pod, ds)])
+    assert all(s not in text for s in ("EVT-2", "ANN-1", "INIT-3", "INIT-4")), text
+    assert "FailedCreatePodSandBox" in text and "https://x/" in text
+
+
+@pytest.mark.parametrize("text", [
+    "the Bearer token expired", "basic authentication failed", "Authorization header missing",
+    "error getting pod: Unauthorized", "macvlan mode: private", "{{ .Data.password }}", "${TOKEN}",
+    "auth at 12:30 failed", "x-request-id: abc123",
+])
+def test_prose_about_credentials_without_one_is_kept_byte_for_byte(text: str) -> None:
+    assert redact_text(text) == text

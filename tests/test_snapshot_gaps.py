@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from multus_check.engine import run_checks
+from multus_check.checks.engine import run_checks
 from multus_check.model import Status
 from multus_check.snapshot import SectionState, load_snapshot
-from multus_check.snapshot.model import Section
+from multus_check.snapshot.data import Section
 from tests.conftest import SNAPSHOTS
 from tests.test_snapshot_hostile import copy_fixture, run_cli
 
@@ -87,7 +87,7 @@ def test_an_empty_snapshot_path_is_exit_2_never_a_live_run(tmp_path: Path, value
     def no_live_run(*_args: object) -> None:
         raise AssertionError("an empty --snapshot started a live collection")
 
-    monkeypatch.setattr(live, "collect_cluster", no_live_run)
+    monkeypatch.setattr(live, "collect", no_live_run)
     monkeypatch.chdir(copy_fixture(tmp_path))  # and never the current directory either
     code, out, err = run_cli(["--snapshot", value, "--report-dir", str(tmp_path / "r")])
     assert code == 2 and out == "" and err.splitlines() == [

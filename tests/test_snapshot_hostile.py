@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from multus_check import cli
-from multus_check.engine import run_checks
+from multus_check.checks.engine import run_checks
 from multus_check.errors import SnapshotError
 from multus_check.model import Status
 from multus_check.snapshot import SectionState, load_snapshot

@@ -61,7 +61,7 @@ def test_a_path_below_a_directory_this_user_may_not_enter_is_one_line_naming_it(
 ], ids=["not-utf8", "binary", "huge"])
 def test_a_nad_config_file_that_is_not_small_utf8_text_is_one_line_and_exit_2(
         tmp_path: Path, data: bytes, says: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from multus_check.commands import node
+    from multus_check.pipeline import node_run as node
 
     conf = tmp_path / "nad.json"
     conf.write_bytes(b"{" + b" " * (1 << 20) + b"}" if data == b"BIG" else data)

@@ -1,7 +1,9 @@
 """Helpers that keep each check small: building findings and gating on missing data.
 
 "Could not look" is never "found nothing": the gates turn an unreadable section into an
-`error` finding that names the cause (RBAC, failed read, not collected).
+`error` finding that names the cause (RBAC, failed read, not collected). A finding that fails or
+warns names the fix its check declares; that every declared fix exists in this build is held by
+tests/test_registries.py, so checks never ask the fixes.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from multus_check.checks import registry
+from multus_check.checks.spec import spec_of
 from multus_check.domain import k8s
 from multus_check.domain.node import NotCollected
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import IN_SNAPSHOT, PERMISSION, NodeFacts, SectionState, Snapshot
+from multus_check.snapshot.data import IN_SNAPSHOT, PERMISSION, NodeFacts, SectionState, Snapshot
 
 CLUSTER = "cluster"
 
@@ -21,21 +23,13 @@ CLUSTER = "cluster"
 def finding(
     check_id: str, status: Status, subject: str, message: str, remediation: str = "", **evidence: Any
 ) -> Finding:
-    spec = registry.get(check_id)
+    spec = spec_of(check_id)
     fixable = status in (Status.FAIL, Status.WARN)
     return Finding(
         check=check_id, status=status, severity=spec.severity, subject=subject, message=message,
         evidence=evidence, remediation=remediation if fixable or status is Status.ERROR else "",
-        fix=spec.fix if fixable and spec.fix in available_fixes() else None,
+        fix=spec.fix if fixable else None,
     )
-
-
-def available_fixes() -> frozenset[str]:
-    """Ids of the automatic fixes this build can apply (`multus-check --fix`). Imported lazily: the
-    fixes import the checks, and planning them needs no Kubernetes client."""
-    from multus_check.fixes.registry import fix_ids
-
-    return fix_ids()
 
 
 def _section_problem(snap: Snapshot, key: str) -> str | None:

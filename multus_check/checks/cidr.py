@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain import k8s
-from multus_check.domain.cidr import Net, contains, overlaps, supernet, try_net, waste
 from multus_check.domain.cluster import (
     Nad,
     cluster_dns_ip,
@@ -22,9 +21,10 @@ from multus_check.domain.cluster import (
     service_cidrs,
 )
 from multus_check.domain.cniconf import ConfigError, parse_json_object, plugins_of
-from multus_check.domain.node import NotCollected, lan_subnets
+from multus_check.domain.ipnet import Net, contains, supernet, try_net, waste
+from multus_check.domain.lan_overlap import lan_overlaps
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 SR = "cidr.service-routing"
 
@@ -154,28 +154,6 @@ def _routing_remedy(snap: Snapshot, network: Net, svc: list[Net]) -> str:
 
 def _swallows_lan(snap: Snapshot, network: Net) -> bool:
     return bool(lan_overlaps(snap, network)[0])
-
-
-def lan_overlaps(snap: Snapshot, network: Net) -> tuple[list[str], str]:
-    hits: list[str] = []
-    basis = "node LAN subnets"
-    for name, facts in sorted(snap.nodes.items()):
-        try:
-            hits += [f"node {name}: {s}" for s in lan_subnets(facts) if overlaps(network, s)]
-        except NotCollected:
-            basis = "node InternalIPs (interface masks not collected)"
-    for node in snap.kind("Node"):
-        ip = k8s.node_internal_ip(node)
-        ip_net = try_net(f"{ip}/32") if ip else None
-        if ip_net is not None and contains(network, ip_net):
-            hits.append(f"node {k8s.name(node)}: InternalIP {ip}")
-    for pod in multus_pods(snap):
-        for entry in k8s.network_status(pod) or []:
-            for ip in [] if entry.get("default") else entry.get("ips") or []:
-                ip_net = try_net(f"{ip}/32")
-                if ip_net is not None and contains(network, ip_net):
-                    hits.append(f"pod {k8s.ref(pod)} {entry.get('interface')}: {ip}")
-    return sorted(set(hits)), basis
 
 
 @check("cidr.supernet-safety", "flannel's Network does not swallow a node's LAN subnet", Severity.HIGH)

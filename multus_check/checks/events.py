@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain.known_failures import cause_text, match
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 SANDBOX_REASONS = ("FailedCreatePodSandBox", "FailedKillPodSandbox")
 

@@ -7,9 +7,8 @@ import json
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need, per_node, unreadable_advice
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain import k8s, placement
-from multus_check.domain.cidr import Net, contains, try_net
 from multus_check.domain.cluster import (
     Sourced,
     daemonset_ready,
@@ -21,9 +20,10 @@ from multus_check.domain.cluster import (
     k3s_info,
 )
 from multus_check.domain.cniconf import ConfigError, is_flannel, parse_json_object, parse_multus_config
+from multus_check.domain.ipnet import Net, contains, try_net
 from multus_check.domain.node import cni_conf_files, runtime_dirs
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import NodeFacts, Snapshot
+from multus_check.snapshot.data import NodeFacts, Snapshot
 
 INSTALL_FLANNEL = (
     "Download kube-flannel.yml (https://github.com/flannel-io/flannel/releases/latest/download/kube-flannel.yml), "

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need, per_node, unreadable_advice, worst
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain import k3s, k8s
 from multus_check.domain.cluster import MultusDeployment, daemonset_ready, flannel_cni_conf, k3s_info, multus_deployment
 from multus_check.domain.cniconf import ConfigError, MultusConfig, parse_multus_config
 from multus_check.domain.node import cni_conf_files, file_exists, multus_files, runtime_dirs
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import NodeFacts, Snapshot
+from multus_check.snapshot.data import NodeFacts, Snapshot
 
 MANIFEST = "https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4.2.3/deployments/multus-daemonset.yml"
 INSTALL_MULTUS = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need, per_node
-from multus_check.checks.registry import check
+from multus_check.checks.spec import check
 from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, nads
 from multus_check.domain.confdir import Lookup, find_for_node, nad_config, spec_is_empty
@@ -22,7 +22,7 @@ from multus_check.domain.node import default_route_iface, interfaces
 from multus_check.domain.nodelinks import LinkVerdict, judge_need
 from multus_check.domain.refplugins import REFERENCE_PLUGINS
 from multus_check.model import Finding, Severity, Status
-from multus_check.snapshot.model import NodeFacts, SectionState, Snapshot
+from multus_check.snapshot.data import NodeFacts, SectionState, Snapshot
 
 CRD_MANIFEST = ("https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4.2.3/deployments/"
                 "multus-daemonset.yml")

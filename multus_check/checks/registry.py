@@ -1,83 +1,58 @@
-"""The check registry: ids, metadata and the functions that judge a snapshot.
+"""The checks of this build: every module of checks/ that defines checks is imported once, and their specs are
+queried here.
 
-A static check is a pure function `(Snapshot) -> list[Finding]` registered with the `@check`
-decorator. Active checks (data-path probes, sample-pod e2e) are run by their probes, not by
-the engine, and register only their metadata so `--list` and `explain` know them.
+A new check module (a new area) needs no list to be edited: `all_checks()` imports, on first use, every
+module of the package whose source registers a check (a line with a `@check` decorator or an
+`active_check` call), which runs those registrations (checks/spec.py). Callers select, look up and list
+checks here. The modules that define checks import only spec.py and base.py, never this module or the
+engine, so the discovery makes no cycle.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
-import inspect
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import importlib
+import pkgutil
+import re
+from collections.abc import Iterable
+from pathlib import Path
 
-from multus_check.model import Finding, Severity
-from multus_check.snapshot.model import Snapshot
+from multus_check.checks import spec as _spec
+from multus_check.checks.spec import CheckSpec, Selection, matches
 
-CheckFn = Callable[[Snapshot], list[Finding]]
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    id: str
-    title: str
-    severity: Severity
-    description: str
-    fix: str | None = None
-    fn: CheckFn | None = None  # None for active checks
-    kind: str = "static"  # static | node | e2e
-
-    @property
-    def area(self) -> str:
-        return self.id.split(".", 1)[0]
+__all__ = ["CheckSpec", "Selection", "all_checks", "get", "matches", "select", "suggestion", "unknown_patterns"]
+_loaded = False
 
 
-_REGISTRY: dict[str, CheckSpec] = {}
+#: a line that registers a check: a `@check(...)` decorator or `NAME = active_check(...)`
+_REGISTRATION = re.compile(r"^(@check\(|[A-Z_]+ = active_check\()", re.MULTILINE)
 
 
-class DuplicateCheckError(ValueError):
-    pass
+def _registers_checks(path: Path) -> bool:
+    return _REGISTRATION.search(path.read_text(encoding="utf-8")) is not None
 
 
-def _add(spec: CheckSpec) -> None:
-    if spec.id in _REGISTRY:
-        raise DuplicateCheckError(f"check id {spec.id!r} is registered twice")
-    _REGISTRY[spec.id] = spec
-
-
-def check(
-    id: str, title: str, severity: Severity, fix: str | None = None
-) -> Callable[[CheckFn], CheckFn]:
-    """Register a static check; its docstring is the long description shown by `explain`."""
-
-    def decorate(fn: CheckFn) -> CheckFn:
-        _add(CheckSpec(id, title, severity, inspect.cleandoc(fn.__doc__ or ""), fix, fn))
-        return fn
-
-    return decorate
-
-
-def register_active(
-    id: str, title: str, severity: Severity, description: str, kind: str, fix: str | None = None
-) -> None:
-    """Register metadata of a check that a probe evaluates (kind: "node" or "e2e")."""
-    _add(CheckSpec(id, title, severity, description, fix, None, kind))
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    package = importlib.import_module("multus_check.checks")
+    for module in pkgutil.iter_modules(package.__path__):
+        path = Path(package.__path__[0]) / f"{module.name}.py"
+        if path.is_file() and _registers_checks(path):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    _loaded = True
 
 
 def all_checks() -> list[CheckSpec]:
-    _load_builtin()
-    return sorted(_REGISTRY.values(), key=lambda s: s.id)
+    _load()
+    return _spec.registered()
 
 
 def get(check_id: str) -> CheckSpec:
-    _load_builtin()
-    return _REGISTRY[check_id]
-
-
-def matches(check_id: str, patterns: Iterable[str]) -> bool:
-    """True when the id equals or glob-matches any pattern (`cidr.*`, `multus.conf-first`)."""
-    return any(fnmatch.fnmatchcase(check_id, p) for p in patterns)
+    _load()
+    return _spec.spec_of(check_id)
 
 
 def select(include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[CheckSpec]:
@@ -96,16 +71,9 @@ def unknown_patterns(patterns: Iterable[str]) -> list[str]:
 
 def suggestion(patterns: Iterable[str]) -> str:
     """` (did you mean ...?)` for the ids closest to the first pattern that has close ones, else ''."""
-    import difflib
-
     ids = [s.id for s in all_checks()]
     for p in patterns:
         close = difflib.get_close_matches(p, ids, n=3)
         if close:
             return f" (did you mean {', '.join(close)}?)"
     return ""
-
-
-def _load_builtin() -> None:
-    # Importing the area modules runs their @check decorators exactly once.
-    from multus_check.checks import builtin  # noqa: F401

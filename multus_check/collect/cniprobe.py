@@ -21,7 +21,7 @@ import re
 import subprocess
 
 from multus_check.domain.refplugins import REFERENCE_PLUGINS
-from multus_check.snapshot.model import DirEntry, NodeFacts
+from multus_check.snapshot.data import DirEntry, NodeFacts
 
 TIMEOUT = 3.0
 _ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}

@@ -28,7 +28,7 @@ from typing import Any
 
 from multus_check.collect.cniprobe import annotate_plugins
 from multus_check.collect.redact import credential_file, redact_file
-from multus_check.snapshot.model import REDACTED_MARKER, DirEntry, NodeFacts
+from multus_check.snapshot.data import REDACTED_MARKER, DirEntry, NodeFacts
 
 CONF_DIRS = ("/etc/cni/net.d", "/var/lib/rancher/k3s/agent/etc/cni/net.d")
 MULTUS_CONF_DIR = "/etc/cni/multus/net.d"  # Multus's confDir: configs of NADs without spec.config

@@ -13,57 +13,77 @@ credentials as a whole (Multus's `multus.d/` kubeconfig, `*kubeconfig*`, `*token
 `FILE_MARKER`. The rules (docs/SNAPSHOT.md lists them):
 
 - key-based: a key (JSON, YAML, TOML, INI, env, `name`/`value` env pairs, ConfigMap data keys)
-  whose name contains, case-insensitive and ignoring `-_.`, one of `SECRET_WORDS`;
-- value-based, anywhere: URL user info, `--flag=VALUE` / `--flag VALUE` for the same names, `KEY=VALUE`,
-  JWT-shaped strings and PEM blocks.
+  whose name contains, case-insensitive and ignoring `-_.`, one of `SECRET_WORDS`. Under such a
+  key every value is masked (a mapping's too, nested or in flow style, a plain YAML scalar with
+  its continuation lines), except values of keys that name a thing or tag a schema (`..name`,
+  `type`, `kind`) and Kubernetes references (`secretKeyRef`, a `secret` volume, a projected
+  `serviceAccountToken`), which hold no credential;
+- value-based, anywhere: URL user info (up to the last `@` of the authority), `--flag=VALUE` /
+  `--flag VALUE` for the same names, `KEY=VALUE`, `Key: value` mid-line (HTTP headers such as
+  `X-Auth-Token: ...` in a shell command), `Authorization: <scheme> ...`, `Bearer <token>`,
+  `Basic <base64 user:pass>`, `<password>...</password>`, JWT-shaped strings and PEM blocks.
 
 A value under a secret name that is an absolute path, where the name says it is a file, path or dir
 (`--token-file=/etc/...`), is kept: a path is not a credential; so is a name ending in `name`
 (`secretName: multus-token` names an object). Booleans, null and empty strings are
 kept (`automountServiceAccountToken: false` hides nothing). Redaction is idempotent.
 
-Standard library only: this module is shipped to the collector pod in a ConfigMap (bundle.py). It
-touches nothing; every function returns a new value.
+The vocabulary (secret names, markers, what is kept) is in `redact_names.py`, the line rules of
+YAML/TOML/INI/env text in `redact_lines.py`. Standard library only: these modules are shipped to
+the collector pod in a ConfigMap (bundle.py). They touch nothing; every function returns a new value.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from typing import Any
 
-#: what a redacted value becomes (the key stays)
-VALUE_MARKER = "<redacted by multus-check>"
-#: what a file that is a credential as a whole becomes (equal to snapshot.model.REDACTED_MARKER)
-FILE_MARKER = "# multus-check: REDACTED (file present on the host; credentials never leave the node)\n"
-SECRET_WORDS = ("token", "auth", "password", "passwd", "secret", "credential", "apikey", "private", "bearer",
-                "certdata", "keydata", "certificatedata")
-_PATH_WORDS = ("file", "path", "dir")
+from multus_check.collect.redact_lines import QUOTED, redact_lines
+from multus_check.collect.redact_names import (
+    FILE_MARKER,
+    KEEP_WORDS,
+    SCHEMES,
+    SECRET_WORDS,
+    VALUE_MARKER,
+    ends_secret,
+    keep,
+    marked,
+    plain_key,
+    reference,
+    replacement,
+    secret_name,
+)
+
+__all__ = ["FILE_MARKER", "SECRET_WORDS", "VALUE_MARKER", "credential_file", "is_redacted", "redact_file",
+           "redact_object", "redact_text", "secret_name"]
 
 #: cheap pre-filter: a string that matches none of these needs no work
-_HINT = r"tok|auth|pass|secret|credential|api[-_.]?key|private|bearer|cert|key[-_.]?data"
+_HINT = r"tok|auth|pass|secret|credential|api[-_.]?key|private|bearer|cert|key[-_.]?data|psk|preshared|cookie|pwd"
 _MAYBE = re.compile(_HINT + r"|://|eyJ|-----BEGIN", re.IGNORECASE)
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(?:.*?-----END \1-----|.*)", re.DOTALL)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/\s@\"'<>]+)@")
-_KEY = r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[A-Za-z0-9_./][A-Za-z0-9_.\-/]*"
-_QUOTED = r"\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'"
-_LINE = re.compile(rf"^(?P<lead>[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?)(?P<key>{_KEY})(?P<sep>[ \t]*[:=][ \t]*)(?P<value>.*)$")
-_INLINE_QUOTED = re.compile(rf"(?P<key>{_QUOTED}|(?<![\w.-])[A-Za-z0-9_.\-]+)(?P<sep>[ \t]*[:=][ \t]*)"
-                            rf"(?P<value>{_QUOTED}|-?\d+(?:\.\d+)?\b)")
+#: the user info runs to the last `@` of the authority (`https://bot:pa@ss@host/`: all of `bot:pa@ss`)
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s\"'<>]+)@")
+#: `Authorization: Bearer X`, `--header=Authorization: Basic X`, `Proxy-Authorization Basic X`
+_AUTHORIZATION = re.compile(
+    r"(?i)(?P<head>\b(?:proxy-)?authorization[\"']?(?:[ \t]*[:=][ \t]*[\"']?[ \t]*"
+    r"|[ \t]+(?=(?:bearer|basic|digest|negotiate)[ \t])))(?P<scheme>(?:bearer|basic|digest|token|negotiate)[ \t]+)?"
+    r"(?P<value>[^\s\"',;]+)")
+#: `Bearer <token>` / `Basic <base64>` anywhere (see _bearer for what counts as the credential)
+_BEARER = re.compile(r"(?i)(?<![\w-])(?P<scheme>bearer|basic)[ \t]+(?P<value>[A-Za-z0-9._~+/-]{8,}=*)(?![\w.~+/=-])")
+_XML = re.compile(r"<(?P<tag>[A-Za-z][\w.-]*)>(?P<value>[^<]+)</(?P=tag)>")
+_INLINE_QUOTED = re.compile(rf"(?P<key>{QUOTED}|(?<![\w.-])[A-Za-z0-9_.\-]+)(?P<sep>[ \t]*[:=][ \t]*)"
+                            rf"(?P<value>{QUOTED}|-?\d+(?:\.\d+)?\b)")
+#: `Key: value` (or `key = value`) mid-line: an HTTP header in a shell command, a YAML flow mapping
+_INLINE_COLON = re.compile(r"(?<![\w.-])(?P<key>[A-Za-z_][\w.-]*)(?P<sep>:[ \t]+|[ \t]+=[ \t]+)"
+                           r"(?P<value>[^\s\"',;)}\]{\[|>][^\s\"',;)}\]]*)")
 _INLINE_BARE = re.compile(r"(?<![\w.-])(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>[^\s\"'&;|,)<]+)")
 _FLAG = re.compile(rf"(?<![\w-])(?P<flag>--?(?=[A-Za-z0-9_.-]*(?i:{_HINT}))[A-Za-z][A-Za-z0-9_.-]*)(?P<sep>=|[ \t]+)"
                    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+)")
 _FLAG_ONLY = re.compile(r"^--?([A-Za-z][A-Za-z0-9_.-]*)$")
-_ABS_PATH = re.compile(r"^/[\w.@+/-]*$")
-_KEEP_WORDS = frozenset({"true", "false", "null", "none", "~", "yes", "no", "on", "off"})
-
-
-def secret_name(name: str) -> bool:
-    """Does a key, env variable or flag name say its value is a credential? (`secretName` and other
-    `...name` keys name an object, they do not hold a credential.)"""
-    norm = re.sub(r"[-_.\s]", "", name.lower())
-    return not norm.endswith("name") and any(word in norm for word in SECRET_WORDS)
 
 
 def credential_file(path: str) -> bool:
@@ -104,36 +124,34 @@ def redact_text(text: str) -> str:
         return structured
     text = _PEM.sub(VALUE_MARKER, text)
     text = _JWT.sub(VALUE_MARKER, text)
-    text = _USERINFO.sub(lambda m: m.group(1) + (m.group(2) if _marked(m.group(2)) else VALUE_MARKER) + "@", text)
-    text = _redact_lines(text)
+    text = _USERINFO.sub(lambda m: m.group(1) + (m.group(2) if marked(m.group(2)) else VALUE_MARKER) + "@", text)
+    text = _AUTHORIZATION.sub(_authorization, text)
+    text = redact_lines(text)
     text = _INLINE_QUOTED.sub(lambda m: _pair(m, quoted=True), text)
+    text = _INLINE_COLON.sub(_colon, text)
     text = _INLINE_BARE.sub(lambda m: _pair(m, quoted=False), text)
+    text = _XML.sub(_xml, text)
+    text = _BEARER.sub(_bearer, text)
     return _FLAG.sub(_flag, text)
 
 
 # -- values ------------------------------------------------------------------------------------
 
 
-def _marked(value: str) -> bool:
-    return value.strip("\"'").startswith("<redacted")
-
-
-def _keep(name: str, value: Any) -> bool:
-    """Values a secret-named key may keep: nothing to hide, already redacted, or a path the name calls one."""
-    if value is None or isinstance(value, bool) or value == "":
-        return True
-    if not isinstance(value, str):
-        return False
-    if _marked(value) or value == FILE_MARKER:
-        return True
-    norm = name.lower()
-    return any(w in norm for w in _PATH_WORDS) and bool(_ABS_PATH.match(value))
-
-
 def _mask(name: str, value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return _redact_list(value, name) if isinstance(value, list) else _redact_dict(value)
-    return value if _keep(name, value) else VALUE_MARKER
+    """A value under the secret-named key `name`: scalars masked, a mapping masked but for its plain keys."""
+    if isinstance(value, dict):
+        return _redact_dict(value) if reference(name, value) else _mask_dict(value)
+    if isinstance(value, list):
+        return _redact_list(value, name)
+    return value if keep(name, value) else VALUE_MARKER
+
+
+def _mask_dict(obj: dict[Any, Any]) -> dict[Any, Any]:
+    """A mapping under a secret-named key (`"credentials": {"user": ..., "key": ...}`): every value is
+    masked, but those of keys that name a thing or tag a schema (`username`, `type`)."""
+    return {k: redact_object(v) if isinstance(k, str) and plain_key(k) and not isinstance(v, (dict, list))
+            else _mask(str(k), v) for k, v in obj.items()}
 
 
 def _redact_dict(obj: dict[Any, Any]) -> dict[Any, Any]:
@@ -199,103 +217,51 @@ def _dump_like(data: Any, original: str) -> str:
     return lead + dumped + tail
 
 
-def _replacement(value: str) -> str:
-    if value[:1] in ("'", '"'):
-        return value[0] + VALUE_MARKER + value[0]
-    return VALUE_MARKER
-
-
 def _pair(m: re.Match[str], quoted: bool) -> str:
     key, value = m.group("key").strip("\"'"), m.group("value")
-    if not secret_name(key) or _keep(key, value.strip("\"'")) or (not quoted and value.lower() in _KEEP_WORDS):
+    if not secret_name(key) or keep(key, value.strip("\"'")) or (not quoted and value.lower() in KEEP_WORDS):
         return m.group(0)
-    return m.group(0)[: m.start("value") - m.start(0)] + _replacement(value)
+    return m.group(0)[: m.start("value") - m.start(0)] + replacement(value)
+
+
+def _colon(m: re.Match[str]) -> str:
+    """`X-Auth-Token: value` mid-line: masked when the key ends in a secret word (not `Unauthorized: ...`)."""
+    key, value = m.group("key"), m.group("value")
+    if not ends_secret(key) or keep(key, value) or value.lower() in KEEP_WORDS or value.lower() in SCHEMES:
+        return m.group(0)
+    return key + m.group("sep") + VALUE_MARKER
+
+
+def _authorization(m: re.Match[str]) -> str:
+    """The credential of an Authorization header goes; the header name and its scheme stay."""
+    if marked(m.group("value")):
+        return m.group(0)
+    return m.group("head") + (m.group("scheme") or "") + VALUE_MARKER
+
+
+def _bearer(m: re.Match[str]) -> str:
+    """`Bearer X` where X looks like a token (a digit in it, or 20 characters: not `Bearer authentication`);
+    `Basic X` where X is base64 of `user:password`."""
+    value = m.group("value")
+    if m.group("scheme").lower() == "basic":
+        try:
+            credential = ":" in base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            credential = False
+    else:
+        credential = any(c.isdigit() for c in value) or len(value) >= 20
+    if not credential:
+        return m.group(0)
+    return m.group(0)[: m.start("value") - m.start(0)] + VALUE_MARKER  # the scheme and its blank stay
+
+
+def _xml(m: re.Match[str]) -> str:
+    tag = m.group("tag")
+    return m.group(0) if not secret_name(tag) or keep(tag, m.group("value")) else f"<{tag}>{VALUE_MARKER}</{tag}>"
 
 
 def _flag(m: re.Match[str]) -> str:
     name, value = m.group("flag").lstrip("-"), m.group("value")
-    if not secret_name(name) or (m.group("sep") != "=" and value.startswith("-")) or _keep(name, value.strip("\"'")):
+    if not secret_name(name) or (m.group("sep") != "=" and value.startswith("-")) or keep(name, value.strip("\"'")):
         return m.group(0)
-    return m.group("flag") + m.group("sep") + _replacement(value)
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def _redact_lines(text: str) -> str:
-    """`key: value` / `key = value` / `KEY=value` lines (YAML, TOML, INI, env), with YAML block
-    scalars, YAML lists under a secret key and TOML multi-line strings."""
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _LINE.match(lines[i])
-        key = m.group("key").strip("\"'") if m else ""
-        if m is None or not secret_name(key):
-            i += 1
-            continue
-        value = m.group("value")
-        head = m.group("lead") + m.group("key") + m.group("sep")
-        i = _redact_value_at(lines, i, head, key, value)
-    return "\n".join(lines)
-
-
-def _redact_value_at(lines: list[str], i: int, head: str, key: str, value: str) -> int:
-    """Redact the value that starts on line i; returns the index of the next line to look at."""
-    stripped = value.strip()
-    if not stripped:
-        _yaml_items_under(lines, i)
-        return i + 1
-    if stripped[0] in "|>":
-        return _yaml_block_under(lines, i)
-    if stripped.startswith(('"""', "'''")) and stripped[3:].find(stripped[:3]) < 0:
-        return _toml_multiline(lines, i, head, stripped[:3])
-    if stripped.startswith("["):
-        lines[i] = head + re.sub(_QUOTED, lambda q: _replacement(q.group(0)), value)
-        return i + 1
-    if stripped.startswith("{") or _keep(key, stripped.strip("\"'")) or stripped.lower() in _KEEP_WORDS:
-        return i + 1
-    quoted = re.match(_QUOTED, value)
-    if quoted:
-        lines[i] = head + _replacement(quoted.group(0)) + value[quoted.end():]
-    else:
-        comment = value.find(" #")
-        lines[i] = head + VALUE_MARKER + (value[comment:] if comment >= 0 else "")
-    return i + 1
-
-
-def _children(lines: list[str], i: int) -> range:
-    """The lines after line i that are indented deeper (blank lines included), as indexes."""
-    base, j = _indent(lines[i]), i + 1
-    while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > base):
-        j += 1
-    return range(i + 1, j)
-
-
-def _yaml_items_under(lines: list[str], i: int) -> None:
-    """`key:` followed by `- scalar` items: each scalar is a credential (mappings keep their own keys)."""
-    for j in _children(lines, i):
-        item = re.match(r"^([ \t]*-[ \t]+)(.+)$", lines[j])
-        if item and not _LINE.match(item.group(2)) and not _marked(item.group(2)):
-            lines[j] = item.group(1) + VALUE_MARKER
-
-
-def _yaml_block_under(lines: list[str], i: int) -> int:
-    """`key: |` / `key: >`: the whole block scalar becomes one marker line."""
-    block = _children(lines, i)
-    content = [j for j in block if lines[j].strip()]
-    if content and not all(_marked(lines[j].strip()) for j in content):
-        first = lines[content[0]]
-        lines[block.start:block.stop] = [first[: _indent(first)] + VALUE_MARKER]
-        return block.start + 1
-    return block.stop
-
-
-def _toml_multiline(lines: list[str], i: int, head: str, quote: str) -> int:
-    """`key = \"\"\"` ... `\"\"\"`: the whole string becomes one quoted marker."""
-    j = i + 1
-    while j < len(lines) and quote not in lines[j]:
-        j += 1
-    rest = lines[j][lines[j].index(quote) + 3:] if j < len(lines) else ""
-    lines[i: j + 1] = [head + quote + VALUE_MARKER + quote + rest]
-    return i + 1
+    return m.group("flag") + m.group("sep") + replacement(value)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from multus_check.report.results import EXIT_OK, EXIT_USAGE
+from multus_check.commands.arguments import add_cluster_arguments, cluster_target
+from multus_check.model import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from multus_check.fixes.permissions import Requirement
@@ -26,8 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mac", help="a fixed unicast MAC for net1 (keeps the DHCP lease across restarts)")
     parser.add_argument("--yes", action="store_true", help="apply without asking")
     parser.add_argument("--report-dir", metavar="DIR", help="where the journal goes (default: reports/<run-id>/)")
-    parser.add_argument("--kubeconfig", metavar="FILE")
-    parser.add_argument("--context", metavar="NAME")
+    add_cluster_arguments(parser)
     parser.add_argument("-v", "--verbose", action="count", default=0)
 
 
@@ -49,21 +48,23 @@ def attach_requirements(kind: str, namespace: str, name: str, network: str | Non
 
 
 def run(args: argparse.Namespace) -> int:
-    from multus_check.errors import NotFound, UsageError
+    from multus_check import signals
+    from multus_check.errors import NotFound, Terminated, UsageError
+    from multus_check.files import report_dir
     from multus_check.fixes.apply import apply
     from multus_check.fixes.attach import attach_plan, check_mac, parse_target
-    from multus_check.fixes.flow import EXIT_INTERRUPTED, Answer, ask
-    from multus_check.fixes.journal import Journal
+    from multus_check.fixes.journal import Journal, interruption_note
     from multus_check.fixes.permissions import require
+    from multus_check.fixes.prompt import Answer, ask
     from multus_check.fixes.render import render_plan
-    from multus_check.kube import Gateway, load_target
+    from multus_check.kube.connect import connect
     from multus_check.kube.resources import NADS
     from multus_check.kube.writes import Writer
-    from multus_check.report.results import new_run_id
+    from multus_check.model import new_run_id
 
     kind, name = parse_target(args.target)
     mac = check_mac(args.mac) if args.mac else None
-    gateway = Gateway(load_target(args.kubeconfig, args.context))
+    gateway = connect(cluster_target(args))
     writer = Writer(gateway)
     try:
         require(gateway, attach_requirements(kind, args.namespace, name, args.network), f"attach {kind} {name}")
@@ -93,8 +94,12 @@ def run(args: argparse.Namespace) -> int:
             if answer is not Answer.YES:
                 return EXIT_INTERRUPTED if answer is Answer.INTERRUPTED else EXIT_OK
         run_id = new_run_id()
-        journal = Journal.create(Path(args.report_dir or Path("reports") / run_id), run_id)
-        outcome = apply([plan], writer, journal)
+        journal = Journal.create(report_dir(args.report_dir, run_id), run_id)
+        try:
+            outcome = apply([plan], writer, journal)
+        except (KeyboardInterrupt, Terminated):
+            signals.report(interruption_note(journal.path.parent, "the attach"))
+            raise
     finally:
         gateway.close()
     if not outcome.ok:

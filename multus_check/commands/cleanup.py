@@ -12,25 +12,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from multus_check.collect.live.leftovers import cleanup_leftovers
+from multus_check.commands.arguments import add_cluster_arguments, cluster_target
 from multus_check.errors import MultusCheckError
-from multus_check.kube import Gateway, load_target
-from multus_check.report.results import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from multus_check.kube.connect import connect
+from multus_check.kube.leftovers import cleanup_leftovers
+from multus_check.model import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 
 HELP = "remove the pods, ConfigMaps and namespaces left by earlier multus-check runs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
-    parser.add_argument("--context", metavar="NAME", help="kubeconfig context to use (default: the current context)")
+    add_cluster_arguments(parser)
     parser.add_argument("--namespace", metavar="NS", help="only this namespace (default: every namespace)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-vv adds debug logs")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        gw = Gateway(load_target(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
-        report = cleanup_leftovers(gw, getattr(args, "namespace", None))
+        gw = connect(cluster_target(args))
+        report = cleanup_leftovers(gw, args.namespace)
     except MultusCheckError as exc:
         print(f"multus-check: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -8,8 +8,8 @@ import sys
 
 from multus_check.checks import registry
 from multus_check.domain.known_failures import CATALOG
+from multus_check.model import EXIT_OK, EXIT_USAGE
 from multus_check.report.output import write_stdout
-from multus_check.report.results import EXIT_OK, EXIT_USAGE
 
 HELP = "explain what a check verifies and how to fix it"
 
@@ -19,11 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _fix_text(fix: str | None) -> str:
-    from multus_check.checks.base import available_fixes
+    from multus_check.fixes.registry import fix_ids
 
     if fix is None:
         return "none (the remediation is printed as manual steps)"
-    return fix if fix in available_fixes() else f"{fix} (planned; not in this release: follow the remediation)"
+    return fix if fix in fix_ids() else f"{fix} (planned; not in this release: follow the remediation)"
 
 
 def run(args: argparse.Namespace) -> int:

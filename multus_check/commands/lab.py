@@ -1,7 +1,7 @@
 """`multus-check lab up|down|status|run`: a simulated home LAN in network namespaces (root).
 
 `run` is the demo: bring a lab up (optionally broken with --break), run `multus-check node`
-against it, take it down again (also on failure or Ctrl-C). See docs/LAB.md.
+against it, take it down again (also on failure or Ctrl-C): pipeline/lab_run.py. See docs/LAB.md.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
-import time
 from typing import Any
 
 from multus_check.collect.live.progress import spinning
+from multus_check.commands.arguments import add_analysis_arguments, add_node_arguments, lab_run_options
 from multus_check.errors import UsageError
 from multus_check.lab.config import FAULTS
+from multus_check.model import EXIT_INCOMPLETE, EXIT_OK
 
 HELP = ("a simulated home LAN in network namespaces (dnsmasq, avahi, SSDP, radvd, a Thread border router with a "
         "Matter node, CNI dhcp daemon) to try the data path on")
@@ -23,9 +23,6 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from multus_check.cli import add_analysis_arguments
-    from multus_check.commands.node import add_node_arguments
-
     parser.add_argument("action", choices=("up", "down", "status", "run"),
                         help="up: create; down: remove (also a crashed lab's leftovers); status; run: up + node + down")
     parser.add_argument("--name", default="demo", help="lab name (namespaces mcl-<name>-router/-node/-thread); default demo")
@@ -38,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from multus_check.lab import lab
+    from multus_check.lab import lifecycle as lab
 
     if args.action != "run" and (args.keep or args.snapshot):
         raise UsageError("--keep and --snapshot only apply to `lab run`" if args.keep else "--snapshot is not used by lab")
@@ -46,16 +43,16 @@ def run(args: argparse.Namespace) -> int:
         with spinning(f"lab {args.name}: coming up"):
             report = lab.up(args.name, args.subnet, tuple(args.breaks))
         _print_up(report)
-        return 0
+        return EXIT_OK
     if args.action == "down":
         done = lab.down(args.name)
         print(f"lab {done.name}: removed namespaces {', '.join(done.namespaces) or '(none)'}; "
               f"stopped {len(done.stopped)} process(es)")
-        return 0
+        return EXIT_OK
     if args.action == "status":
         status = lab.status(args.name)
         print(json.dumps(status, indent=1))
-        return 0 if status["state"] == "up" else 3
+        return EXIT_OK if status["state"] == "up" else EXIT_INCOMPLETE
     if args.breaks and args.action != "run":
         raise UsageError("--break applies to `lab up` and `lab run`")
     return _run(args)
@@ -71,37 +68,7 @@ def _print_up(report: Any) -> None:
           f"--node-netns {s.node_ns} --pod-netns-prefix {s.pod_ns_prefix} --lan-subnet {s.subnet} --no-static")
 
 
-def lab_node_args(args: argparse.Namespace, state: Any) -> argparse.Namespace:
-    """The `multus-check node` arguments that point it at a lab's node."""
-    return argparse.Namespace(**{**vars(args), "node": f"lab-{state.name}", "nad_config": str(state.nad_config),
-                                 "nad": None, "cni_bin_dir": [str(state.cni_bin)], "lan_subnet": state.subnet,
-                                 "node_netns": state.node_ns, "pod_netns_prefix": state.pod_ns_prefix,
-                                 "no_static": True, "save_snapshot": None})
-
-
 def _run(args: argparse.Namespace) -> int:
-    from multus_check.cli import check_selection, emit
-    from multus_check.commands.node import node_results
-    from multus_check.lab import lab
-    from multus_check.model import Severity
-    from multus_check.report.output import check_destinations
+    from multus_check.pipeline import lab_run
 
-    check_selection(args)
-    check_destinations(args)
-    t0 = time.monotonic()
-    with spinning(f"lab {args.name}: coming up"):
-        report = lab.up(args.name, args.subnet, tuple(args.breaks))
-    try:
-        print(f"lab {args.name}: up in {report.seconds['total']:.1f} s on {report.state.subnet}"
-              + (f", broken: {', '.join(args.breaks)}" if args.breaks else ""), file=sys.stderr)
-        notes = ["static node checks skipped: the lab's node is simulated; this machine's files are not a k3s node's",
-                 f"lab {args.name}: {report.state.subnet}, faults: {', '.join(args.breaks) or 'none'}"]
-        with spinning(f"lab {args.name}: probing the data path"):
-            results = node_results(lab_node_args(args, report.state), notes)
-    finally:
-        if not args.keep:
-            lab.down(args.name)
-    print(f"lab {args.name}: done in {time.monotonic() - t0:.1f} s" + (" (kept up)" if args.keep else ""),
-          file=sys.stderr)
-    code: int = emit(results, args, Severity(args.fail_on))
-    return code
+    return lab_run.run(lab_run_options(args))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from multus_check.collect.live import add_live_arguments, collect_cluster
+from multus_check.collect.live import collect
+from multus_check.commands.arguments import add_live_arguments, live_options
 from multus_check.errors import MultusCheckError
-from multus_check.report.results import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
+from multus_check.model import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 from multus_check.snapshot import SectionState, write_snapshot
 from multus_check.snapshot.write import check_target
 
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         check_target(args.directory)  # before collecting: a cluster read for nothing helps no one
-        snap = collect_cluster(args)
+        snap = collect(live_options(args))
         path = write_snapshot(snap, args.directory)
     except MultusCheckError as exc:
         print(f"multus-check: error: {exc}", file=sys.stderr)

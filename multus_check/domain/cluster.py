@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from multus_check.domain import k3s, k8s
-from multus_check.domain.cidr import parse_net, try_net
 from multus_check.domain.cniconf import ConfigError, parse_json_object
-from multus_check.snapshot.model import Snapshot
+from multus_check.domain.ipnet import parse_net, try_net
+from multus_check.snapshot.data import Snapshot
 
 T = TypeVar("T")
 

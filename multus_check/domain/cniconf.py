@@ -1,6 +1,7 @@
-"""Reading CNI network configs: conf vs conflist, plugin types, Multus configs and nesting.
+"""The one model of CNI network configs: conf vs conflist, plugin types, Multus configs and nesting,
+and a NAD's config as a runtime hands it to the plugins (`NetConf`, for `multus-check node`).
 
-Facts: multus-cni.md §2 (generated config, the nested-delegate rule) and §6 (macvlan keys).
+Facts: multus-cni.md §2 (generated config, the nested-delegate rule) and §6 (macvlan keys). Pure.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from multus_check.domain.gotypes import go_get
 
 MULTUS_TYPES = ("multus", "multus-shim")
 CNI_CONF_SUFFIXES = (".conf", ".conflist", ".json")
@@ -24,11 +27,15 @@ class ConfigError(ValueError):
     """A CNI config could not be parsed; the message is the cause."""
 
 
-def parse_json_object(text: str, what: str) -> dict[str, Any]:
+def _json(text: str, what: str) -> Any:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    data = _json(text, what)
     if not isinstance(data, dict):
         raise ConfigError(f"{what} must be a JSON object, not {type(data).__name__}")
     return data
@@ -52,6 +59,75 @@ def plugin_types(conf: dict[str, Any]) -> list[str]:
         if isinstance(ipam, dict) and isinstance(ipam.get("type"), str) and ipam["type"]:
             out.append(ipam["type"])
     return list(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class NetConf:
+    """A network config as Multus hands it to a plugin: one plugin or a conflist."""
+
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.raw.get("name") or "multus-check-probe")
+
+    @property
+    def cni_version(self) -> str:
+        return str(self.raw.get("cniVersion") or "0.3.1")
+
+    @property
+    def plugins(self) -> list[dict[str, Any]]:
+        """Each plugin's config as it goes on stdin (name and cniVersion inherited from a list).
+
+        A config with a `type` (in any capitalisation, as Go's structs read it) is one plugin even when
+        it also carries a `plugins` list, as libcni decides."""
+        entries = [self.raw] if plugin_type(self.raw) or not isinstance(self.raw.get("plugins"), list) else \
+            self.raw["plugins"]
+        return [{**p, "name": self.name, "cniVersion": self.cni_version} for p in entries if isinstance(p, dict)]
+
+    @property
+    def main(self) -> dict[str, Any]:
+        """The first plugin, its `type` under that name however it was spelled."""
+        return {**self.plugins[0], "type": plugin_type(self.plugins[0])} if self.plugins else {}
+
+    @property
+    def ipam(self) -> dict[str, Any]:
+        ipam = go_get(self.main, "ipam")
+        if not isinstance(ipam, dict):
+            return {}
+        return {**ipam, **{k: go_get(ipam, k) for k in ("type", "daemonSocketPath") if go_get(ipam, k) is not None}}
+
+    @property
+    def master(self) -> str | None:
+        value = go_get(self.main, "master")
+        return str(value) if value else None
+
+    def binaries(self) -> list[str]:
+        """Every plugin type this config makes the runtime exec: main plugins and their IPAM."""
+        names: list[str] = []
+        for p in self.plugins:
+            ipam = go_get(p, "ipam")
+            for t in (plugin_type(p), plugin_type(ipam) if isinstance(ipam, dict) else None):
+                if t and t not in names:
+                    names.append(t)
+        return names
+
+
+def plugin_type(plugin: dict[str, Any]) -> str:
+    """The plugin's `type` as Go's struct reads it (`"Type"` too); "" when it has none."""
+    value = go_get(plugin, "type")
+    return value if isinstance(value, str) else ""
+
+
+def parse_netconf(text: str, where: str) -> NetConf:
+    """The NAD's `spec.config` (or a file with it); ConfigError (a ValueError) with a reason when unusable."""
+    data = _json(text, where)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must hold a JSON object (a CNI network config)")
+    conf = NetConf(data)
+    if not conf.plugins or not all(plugin_type(p) for p in conf.plugins):
+        raise ConfigError(f"{where} has no plugin \"type\"; it is not a CNI network config")
+    return conf
 
 
 def is_flannel(conf: dict[str, Any]) -> bool:

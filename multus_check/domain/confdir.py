@@ -21,7 +21,7 @@ from multus_check.domain.cluster import Nad, k3s_info, multus_deployment
 from multus_check.domain.cniconf import ConfigError, parse_multus_config
 from multus_check.domain.gotypes import go_get
 from multus_check.domain.node import NotCollected, cni_conf_files, listing, multus_files, runtime_dirs
-from multus_check.snapshot.model import NodeFacts, Snapshot
+from multus_check.snapshot.data import NodeFacts, Snapshot
 
 MULTUS_CONF_DIR = "/etc/cni/multus/net.d"
 SUFFIXES = (".conf", ".json", ".conflist")

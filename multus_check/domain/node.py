@@ -12,10 +12,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from multus_check.domain import k3s
-from multus_check.domain.cidr import Net
-from multus_check.domain.cluster import K3sInfo
-from multus_check.domain.cniconf import CNI_CONF_SUFFIXES
-from multus_check.snapshot.model import DirEntry, NodeFacts
+from multus_check.domain.cluster import K3sInfo, k3s_info, multus_deployment
+from multus_check.domain.cniconf import CNI_CONF_SUFFIXES, ConfigError, parse_multus_config
+from multus_check.domain.ipnet import Net
+from multus_check.snapshot.data import DirEntry, NodeFacts, Snapshot
 
 STANDARD_CONF_DIR = "/etc/cni/net.d"
 STANDARD_BIN_DIR = "/opt/cni/bin"
@@ -77,6 +77,23 @@ def cni_conf_files(facts: NodeFacts, conf_dir: str) -> list[str]:
 
 def multus_files(names: list[str]) -> list[str]:
     return [n for n in names if n.startswith("00-multus")]
+
+
+def search_dirs(snap: Snapshot, facts: NodeFacts) -> list[str]:
+    """Where Multus looks for delegate plugins on this node: its binDir, then the runtime's CNI_PATH."""
+    dirs = runtime_dirs(facts, k3s_info(snap))
+    multus_bin = None
+    names = multus_files(cni_conf_files(facts, dirs.conf_dir))
+    text = facts.file(f"{dirs.conf_dir}/{names[0]}") if names else None
+    if text is not None:
+        try:
+            multus_bin = parse_multus_config(text, names[0]).bin_dir
+        except ConfigError:
+            multus_bin = None
+    dep = multus_deployment(snap)
+    if dep is not None and dep.mode == "thick":
+        return [dep.host_paths.get("/opt/cni/bin", multus_bin or STANDARD_BIN_DIR)]
+    return list(dict.fromkeys([multus_bin or STANDARD_BIN_DIR, dirs.bin_dir]))
 
 
 def file_exists(facts: NodeFacts, path: str) -> bool | None:

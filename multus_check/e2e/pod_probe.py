@@ -5,7 +5,8 @@ Why it exists: the end-to-end checks must not trust the `network-status` annotat
 (a failed ADD can leave a stale one), nor infer routing from configs. This script runs as
 the pod's own command (no exec, no kubectl) and reports what the pod itself sees:
 
-- its interfaces (net1 and eth0: MAC, IPv4, operstate) from /sys and ioctls;
+- its interfaces (net1 and eth0: MAC, IPv4, operstate) from /sys and ioctls (netinfo.py, the
+  project's one interface/route reader, shipped beside this file);
 - the kernel's route decision for each given IP (cluster DNS, `kubernetes` Service): a UDP
   socket is connected to the IP (no packet is sent) and the source address the kernel picked
   names the egress interface; the matching /proc/net/route line corroborates it;
@@ -26,7 +27,6 @@ reported even when scapy is missing from the image. Exit status: 0 every part an
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import socket
@@ -37,105 +37,21 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+try:
+    from multus_check.collect import netinfo
+except ImportError:  # in the sample pod: netinfo.py sits beside this file (e2e/sample_manifest.py ships it)
+    import netinfo  # type: ignore[no-redef,import-not-found,unused-ignore]
+
 Json = dict[str, Any]
-RTF_UP = 0x1
-
-
-def read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="ascii", errors="replace") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def ipv4_of(name: str) -> str | None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            raw = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))  # SIOCGIFADDR
-        except OSError:
-            return None
-    return socket.inet_ntoa(raw[20:24])
-
-
-def prefixlen_of(name: str) -> int | None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            raw = fcntl.ioctl(s.fileno(), 0x891B, struct.pack("256s", name.encode()[:15]))  # SIOCGIFNETMASK
-        except OSError:
-            return None
-    return bin(struct.unpack("!I", raw[20:24])[0]).count("1")
-
-
-def interface(name: str) -> Json:
-    """What the pod sees of one interface; `present` False when it does not exist."""
-    base = f"/sys/class/net/{name}"
-    if not os.path.isdir(base):
-        return {"name": name, "present": False}
-    return {"name": name, "present": True, "mac": read_text(f"{base}/address"),
-            "operstate": read_text(f"{base}/operstate"), "ipv4": ipv4_of(name), "prefixlen": prefixlen_of(name)}
-
-
-def all_interfaces() -> dict[str, str | None]:
-    """Interface name -> IPv4 address, for every interface of the pod."""
-    return {name: ipv4_of(name) for _, name in socket.if_nameindex()}
-
-
-# ---------------------------------------------------------------- routes (parsing is pure)
-
-
-def _hex_ip(text: str) -> int:
-    """/proc/net/route stores addresses as little-endian hex; returns the host-order integer."""
-    return int(struct.unpack("!I", struct.pack("<I", int(text, 16)))[0])
-
-
-def parse_proc_route(text: str) -> list[Json]:
-    """The IPv4 routes of /proc/net/route in file order (the kernel's order within a prefix)."""
-    routes: list[Json] = []
-    for line in text.splitlines()[1:]:
-        f = line.split()
-        if len(f) < 8:
-            continue
-        dst, gw, mask = _hex_ip(f[1]), _hex_ip(f[2]), _hex_ip(f[7])
-        routes.append({"dev": f[0], "dst": socket.inet_ntoa(struct.pack("!I", dst)),
-                       "prefixlen": bin(mask).count("1"), "gateway": socket.inet_ntoa(struct.pack("!I", gw)),
-                       "flags": int(f[3], 16), "metric": int(f[6]), "_dst": dst, "_mask": mask})
-    return routes
-
-
-def lookup(routes: Sequence[Json], ip: str) -> Json | None:
-    """The route the kernel picks for `ip` in the main table: longest prefix, then lowest
-    metric, then the first in file order (flannel-k3s.md §3.4)."""
-    addr = struct.unpack("!I", socket.inet_aton(ip))[0]
-    best: Json | None = None
-    for r in routes:
-        if not r["flags"] & RTF_UP or addr & r["_mask"] != r["_dst"]:
-            continue
-        if best is None or (r["prefixlen"], -r["metric"]) > (best["prefixlen"], -best["metric"]):
-            best = r
-    return None if best is None else {k: v for k, v in best.items() if not k.startswith("_")}
-
-
-def kernel_choice(ip: str, addresses: dict[str, str | None]) -> Json:
-    """The kernel's own decision: connect a UDP socket (sends nothing) and see the source it picked."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect((ip, 53))
-            source = str(s.getsockname()[0])
-    except OSError as exc:
-        return {"dev": None, "source": None, "error": f"no route to {ip}: {exc.strerror or exc}"}
-    devs = [name for name, addr in addresses.items() if addr == source]
-    return {"dev": devs[0] if devs else None, "source": source, "error": None}
 
 
 def route_report(ips: Sequence[str]) -> Json:
-    table_text = read_text("/proc/net/route") or ""
-    table = parse_proc_route(table_text)
-    addresses = all_interfaces()
+    table = netinfo.parse_proc_route(netinfo.read_text("/proc/net/route") or "")
+    addresses = netinfo.all_interfaces()
     out: Json = {}
     for ip in ips:
-        choice = kernel_choice(ip, addresses)
-        choice["route"] = lookup(table, ip)
+        choice = netinfo.kernel_choice(ip, addresses)
+        choice["route"] = netinfo.lookup(table, ip)
         if choice["dev"] is None and choice["route"]:
             choice["dev"] = choice["route"]["dev"]
         out[ip] = choice
@@ -171,7 +87,7 @@ class Resolution(threading.Thread):
 
 
 def resolv_conf() -> Json:
-    text = read_text("/etc/resolv.conf") or ""
+    text = netinfo.read_text("/etc/resolv.conf") or ""
     words = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     return {"nameservers": [w[1] for w in words if w[0] == "nameserver" and len(w) > 1],
             "search": next((w[1:] for w in words if w[0] == "search"), [])}
@@ -302,13 +218,13 @@ def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeo
     resolution = Resolution(name) if name else None
     if resolution is not None:
         resolution.start()
-    net1 = interface(iface)
+    net1 = netinfo.interface(iface)
     peers = None
     if peer is not None and net1.get("present") and net1.get("ipv4"):
         peers = Peers(str(net1["ipv4"]), *peer)
         peers.start()
     out: Json = {"probe": "multus-check-e2e", "version": 1, "node": os.environ.get("MULTUS_CHECK_NODE"),
-                 "interfaces": {iface: net1, "eth0": interface("eth0")}, "routes": route_report(ips),
+                 "interfaces": {iface: net1, "eth0": netinfo.interface("eth0")}, "routes": route_report(ips),
                  "resolv_conf": resolv_conf()}
     if net1.get("present") and net1.get("ipv4"):
         out["multicast"] = multicast(iface, timeout)

@@ -13,6 +13,14 @@ Order of events for a plan set:
    marked `if_absent` reads first: an object that already exists is left alone, journaled as
    `skipped` and never undone (an object created between that read and the POST gives 409 and stops);
 3. if a change fails, the changes already applied are reverted (last first), and the journal says so.
+
+A write whose answer is lost is not taken for refused. Interrupted by a signal while the request is
+in flight, the entry is saved `unknown` before the interrupt goes on (undo then finds out from the
+object whether it took effect). Timed out, cut off, or answered 409/5xx after the gateway retried
+it, the object is read back (`undo.settle`): holding what was sent, the step counts as applied and
+the run goes on; as before, it failed; otherwise it stays `unknown` and is rolled back with the rest.
+Only a refusal that proves nothing was stored (403, 400/422, 401, 404; and 409 for a create) is
+`failed` at once.
 """
 
 from __future__ import annotations
@@ -21,14 +29,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from multus_check.errors import MultusCheckError, NotFound
+from multus_check.errors import Conflict, Forbidden, Invalid, MultusCheckError, NotFound, Unauthorized
 from multus_check.fixes.fields import stray_fields
 from multus_check.fixes.journal import Entry, Journal
-from multus_check.fixes.model import Action, Change, LiveMismatch, Plan
-from multus_check.fixes.undo import UndoOutcome, revert
+from multus_check.fixes.plan import Action, Change, LiveMismatch, Plan
+from multus_check.fixes.undo import UndoOutcome, revert, settle
 from multus_check.kube.writes import Writer
 
 log = logging.getLogger(__name__)
+
+#: answers proving the server stored nothing (it refused before writing)
+REFUSALS: tuple[type[MultusCheckError], ...] = (Forbidden, Invalid, Unauthorized, NotFound)
 
 
 @dataclass
@@ -149,14 +160,13 @@ def _apply_one(step: int, plan: Plan, change: Change, writer: Writer, journal: J
     entry = journal.add(Entry(step, plan.fix_id, change.action.value, change.kind, change.namespace, change.name,
                               before, body))
     try:
-        if change.action is Action.REPLACE:
-            result = writer.replace(body, expected or "")
-        else:
-            result = writer.create(body)
+        result = _send(change, body, writer, expected)
     except MultusCheckError as exc:
-        entry.state, entry.error = "failed", str(exc)
+        return _lost_or_refused(entry, exc, writer, journal, done)
+    except BaseException:  # SIGTERM or Ctrl-C while the request was in flight: the server may have applied it
+        entry.state, entry.error = "unknown", "interrupted while the request was in flight"
         journal.save()
-        return str(exc)
+        raise
     meta = result.get("metadata") or {}
     entry.state = "applied"
     entry.result_version = str(meta.get("resourceVersion", "")) or None
@@ -166,6 +176,32 @@ def _apply_one(step: int, plan: Plan, change: Change, writer: Writer, journal: J
     done.append(entry)
     log.info("applied step %d: %s %s", step, change.action.value, change.ref)
     return None
+
+
+def _send(change: Change, body: dict[str, Any], writer: Writer, expected: str | None) -> dict[str, Any]:
+    if change.action is Action.REPLACE:
+        return writer.replace(body, expected or "")
+    return writer.create(body)
+
+
+def _lost_or_refused(entry: Entry, exc: MultusCheckError, writer: Writer, journal: Journal, done: list[Entry]) -> str | None:
+    """A write without a success answer: refused (nothing stored), or lost (read the object back to know)."""
+    entry.error = str(exc)
+    refused = isinstance(exc, REFUSALS) or (entry.action == "create" and isinstance(exc, Conflict))
+    if refused:
+        entry.state = "failed"
+    else:
+        settle(entry, writer, conflict=isinstance(exc, Conflict))
+        log.info("step %d: %s %s lost its answer (%s); the object shows: %s", entry.step, entry.action, entry.ref, exc,
+                 entry.state)
+    journal.save()
+    if entry.state == "applied":
+        done.append(entry)
+        return None
+    if entry.state == "unknown":
+        done.append(entry)  # rolled back (or found not to have taken effect) with the rest
+        return f"{exc} (sent, but its answer was lost and the object could not be read back to tell)"
+    return str(exc)
 
 
 def _roll_back(done: list[Entry], writer: Writer, journal: Journal) -> UndoOutcome:

@@ -16,7 +16,7 @@ from typing import Any
 from multus_check.collect.redact import redact_object
 from multus_check.domain import k8s
 from multus_check.errors import UsageError
-from multus_check.fixes.model import Edit, Plan, ensure_dict, replace
+from multus_check.fixes.plan import Edit, Plan, ensure_dict, replace
 
 ATTACHABLE = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")

@@ -19,7 +19,12 @@ from multus_check.collect.redact import FILE_MARKER, VALUE_MARKER
 
 #: metadata the API server (or a controller) maintains, ignored when comparing object contents
 SERVER_META = ("resourceVersion", "generation", "managedFields", "selfLink")
-SERVER_ANNOTATIONS = ("deprecated.daemonset.template.generation", "kubectl.kubernetes.io/last-applied-configuration")
+#: annotations written by the API server or a controller after a fix wrote the object, never by the fix:
+#: a DaemonSet's template generation (apps/v1 conversion of spec.templateGeneration, bumped by the API server on
+#: a template change), the Deployment controller's revision (pkg/controller/deployment/util SetDeploymentRevision,
+#: bumped for every new pod template, the restored one of an undo too), kubectl apply's last-applied copy
+SERVER_ANNOTATIONS = ("deprecated.daemonset.template.generation", "deployment.kubernetes.io/revision",
+                      "kubectl.kubernetes.io/last-applied-configuration")
 
 Path = tuple[str | int, ...]
 
@@ -127,3 +132,35 @@ def stray_fields(before: dict[str, Any], after: dict[str, Any], live: dict[str, 
     problems += [f"{show(p)} would be written with a redaction marker" for p in sorted(actual, key=show)
                  if _holds_marker(_at(body, p)) and not _holds_marker(_at(live, p))]
     return problems
+
+
+def _holds(actual: Any, expected: Any) -> bool:
+    """Does `actual` hold everything `expected` has? (Extra keys allowed; an empty or null expected value may be
+    missing, as the API server drops them.)"""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            _holds(actual[k], v) if k in actual else v in (None, {}, [], "") for k, v in expected.items())
+    if isinstance(expected, list):
+        return isinstance(actual, list) and len(actual) == len(expected) and all(
+            _holds(a, e) for a, e in zip(actual, expected, strict=True))
+    return bool(actual == expected)
+
+
+def holds(live: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Does `live` hold every field of `sent` (whatever else it holds)? Server-maintained metadata aside."""
+    return _holds(comparable(live), comparable(sent))
+
+
+def took_effect(before: dict[str, Any] | None, sent: dict[str, Any], live: dict[str, Any]) -> bool:
+    """Does `live` show that a write of `sent` (planned against `before`; None for a create) took effect?
+
+    For a write whose answer never came. `live` must hold every field that was sent, and may differ
+    from it only inside the fields the change touched: where the API server fills in defaults of what
+    is new (a new init container's `terminationMessagePath`). Anywhere else a difference is someone
+    else's change. Metadata and status the server maintains are ignored (`comparable`)."""
+    expected, actual = comparable(sent), comparable(live)
+    if not _holds(actual, expected):
+        return False
+    everything: set[Path] = {()}
+    planned = changed_paths(comparable(before), expected) if before is not None else everything
+    return all(covered(p, planned) for p in changed_paths(expected, actual))

@@ -16,9 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from multus_check.checks.cidr import lan_overlaps
 from multus_check.domain import k8s
-from multus_check.domain.cidr import Net, supernet, waste
 from multus_check.domain.cluster import (
     flannel_cni_conf,
     flannel_configmap,
@@ -30,9 +28,11 @@ from multus_check.domain.cluster import (
     service_cidrs,
 )
 from multus_check.domain.cniconf import plugins_of
-from multus_check.fixes.model import Change, Edit, Fix, LiveMismatch, ManualStep, Plan, PlanContext, ensure_dict, replace
+from multus_check.domain.ipnet import Net, supernet, waste
+from multus_check.domain.lan_overlap import lan_overlaps
+from multus_check.fixes.plan import Change, Edit, Fix, LiveMismatch, ManualStep, Plan, PlanContext, ensure_dict, replace
 from multus_check.model import Finding
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 K3S_FLANNEL_CNI_CONF = "/etc/rancher/k3s/flannel-cni.conflist"

@@ -16,9 +16,9 @@ from typing import Any
 
 from multus_check.domain.cluster import k3s_info, multus_daemonset
 from multus_check.domain.node import runtime_dirs
-from multus_check.fixes.model import Action, Change, Fix, Plan, PlanContext
+from multus_check.fixes.plan import Action, Change, Fix, Plan, PlanContext
 from multus_check.model import Finding
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 VERSION = "v4.2.3"
 IMAGE = f"ghcr.io/k8snetworkplumbingwg/multus-cni:{VERSION}"

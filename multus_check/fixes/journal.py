@@ -3,10 +3,16 @@
 One JSON file per run under the run's report directory (`<report-dir>/fix-journal.json`). An
 entry is written (and flushed to disk with fsync and an atomic rename) *before* its change is
 sent, with state `pending`; it becomes `applied` with the resourceVersion the server gave the new
-object, `failed` when the server refused it, `rolled-back` when a later step failed, and
-`undone` after `multus-check undo`. A create that found its object already there is written as
-`skipped` (with the live object as `before`) and is never undone. `undo` needs nothing but this
-file and the cluster.
+object, `failed` when the server refused it (nothing was written), `rolled-back` when a later step
+failed, and `undone` after `multus-check undo`. A create that found its object already there is
+written as `skipped` (with the live object as `before`) and is never undone.
+
+The states are honest about a write whose answer never came. `unknown`: the request was sent and
+the run was interrupted (SIGTERM, Ctrl-C) or lost the answer (timeout, dropped connection, a
+conflict after a retry) and could not read the object back, so the server may have applied it; an
+entry a killed run left `pending` is the same. Undo and rollback read such an object: if it holds
+what was sent they restore it like an applied one, if it is as it was before they change nothing
+and mark the entry `not-applied`. `undo` needs nothing but this file and the cluster.
 
 The journal holds the live objects as they were, credentials included (undo must restore them
 exactly), so it is written with mode 0600 inside a 0700 directory: a directory it creates is
@@ -24,9 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from multus_check.errors import UsageError
+from multus_check.files import REPORTS_ROOT
 from multus_check.paths import unreachable
 
 JOURNAL_NAME = "fix-journal.json"
+#: states of an entry whose write may have taken effect without an answer saying so
+IN_FLIGHT = ("pending", "unknown")
+#: states `undo` acts on
+UNDOABLE = ("applied", *IN_FLIGHT)
 FORMAT = "multus-check/fix-journal/v1"
 #: files a run writes into its report directory: a directory holding only these is the run's own
 RUN_FILES = frozenset({"results.json", "junit.xml", JOURNAL_NAME, JOURNAL_NAME.replace(".json", ".tmp")})
@@ -42,7 +53,7 @@ class Entry:
     name: str
     before: dict[str, Any] | None  # the live object as read just before the change
     after: dict[str, Any]  # what was sent: the live object with only the planned fields changed
-    state: str = "pending"  # pending | applied | skipped | failed | rolled-back | undone
+    state: str = "pending"  # pending | unknown | applied | skipped | failed | not-applied | rolled-back | undone
     result_version: str | None = None
     result_uid: str | None = None
     error: str | None = None
@@ -114,7 +125,7 @@ def private_dir(path: Path, own_files: Iterable[str] = ()) -> None:
         os.chmod(path, 0o700)
 
 
-def find_journal(run_id_or_path: str, reports_root: Path = Path("reports")) -> Path:
+def find_journal(run_id_or_path: str, reports_root: Path = REPORTS_ROOT) -> Path:
     """A journal by run id (under reports/<run-id>/), by report directory, or by file path."""
     for candidate in (Path(run_id_or_path), Path(run_id_or_path) / JOURNAL_NAME, reports_root / run_id_or_path / JOURNAL_NAME):
         if (blocked := unreachable(candidate)) is not None:
@@ -123,3 +134,20 @@ def find_journal(run_id_or_path: str, reports_root: Path = Path("reports")) -> P
             return candidate
     raise UsageError(f"no fix journal for {run_id_or_path!r}: looked for {reports_root / run_id_or_path / JOURNAL_NAME}; "
                      "pass the run id printed by `multus-check --fix`, or --reports-root")
+
+
+def interruption_note(report_dir: Path, what: str = "the fix") -> str:
+    """The last line of a run interrupted while applying: what it changed, what it sent without an answer,
+    and how to undo it (from the journal as saved at that moment)."""
+    path = Path(report_dir) / JOURNAL_NAME
+    try:
+        journal = Journal.load(path)
+    except UsageError:
+        return f"{what} was interrupted; its journal {path} could not be read"
+    applied = [e.ref for e in journal.entries if e.state == "applied"]
+    in_flight = [e.ref for e in journal.entries if e.state in IN_FLIGHT]
+    if not applied and not in_flight:
+        return f"{what} was interrupted before it changed anything (journal: {path})"
+    done = ([f"applied {', '.join(applied)}"] if applied else []) + (
+        [f"sent {', '.join(in_flight)} without an answer (undo finds out whether it took effect)"] if in_flight else [])
+    return f"{what} was interrupted: {'; '.join(done)}; journaled in {path}; undo with: multus-check undo {report_dir}"

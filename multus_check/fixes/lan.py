@@ -27,10 +27,10 @@ import re
 
 from multus_check.domain.cluster import macvlan_masters, nads
 from multus_check.domain.node import NotCollected, interfaces
-from multus_check.fixes.model import Fix, ManualStep, Plan, PlanContext
 from multus_check.fixes.nad import choose_master
+from multus_check.fixes.plan import Fix, ManualStep, Plan, PlanContext
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 MASTER = "nad.master"
 E2E_MDNS = "e2e.mdns"

@@ -15,9 +15,9 @@ from typing import Any
 from multus_check.domain import k8s
 from multus_check.domain.cluster import k3s_info, multus_deployment
 from multus_check.domain.node import runtime_dirs
-from multus_check.fixes.model import Edit, Fix, Plan, PlanContext, replace
+from multus_check.fixes.plan import Edit, Fix, Plan, PlanContext, replace
 from multus_check.model import Finding
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 FIXED_VERSION = "v4.2.3"
 CLEANUP = "remove-stale-multus-conf"

@@ -16,9 +16,9 @@ from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, nad_of, nads
 from multus_check.domain.cniconf import MACVLAN_MODES, plugins_of
 from multus_check.domain.node import NotCollected, default_route_iface, interfaces
-from multus_check.fixes.model import Action, Change, Edit, Fix, Plan, PlanContext, ensure_dict, replace
+from multus_check.fixes.plan import Action, Change, Edit, Fix, Plan, PlanContext, ensure_dict, replace
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 DEFAULT_NAD = ("default", "macvlan-lan")
 _NAD_SUBJECT = re.compile(r"nad/([^/\s]+)/(\S+)")

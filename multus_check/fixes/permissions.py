@@ -3,8 +3,9 @@
 A user without the rights learns it in one line naming the missing verbs before anything is sent,
 not from a 403 half-way through. The verbs mirror what apply.py and undo.py send: a replace reads
 the live object (get) and PUTs it (update, the dry run too); a create POSTs (create, which RBAC
-cannot limit by name; an `if_absent` create first looks the object up: get); undo reads (get) and
-restores (update) or deletes (delete). On top, the API server's escalation checks: creating a
+cannot limit by name; an `if_absent` create first looks the object up: get), and since the rollback
+of a later failing step (and undo) reads it and deletes it, a create needs get and delete by name
+too; undo reads (get) and restores (update) or deletes (delete). On top, the API server's escalation checks: creating a
 ClusterRole needs `escalate` on clusterroles or holding every permission it grants, cluster-wide;
 creating a ClusterRoleBinding needs `bind` on its ClusterRole (fixtures/rbac/fix.yaml grants
 `bind` on `multus`). tests/api/test_rbac_modes.py holds these lists to the requests really sent.
@@ -14,17 +15,19 @@ May touch: the cluster, with SelfSubjectAccessReviews only.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multus_check.errors import Forbidden
 from multus_check.fixes.journal import Entry
-from multus_check.fixes.model import Action, Change, Plan
-from multus_check.kube import Gateway, load_target
+from multus_check.fixes.plan import Action, Change, Plan
+from multus_check.kube import ClusterTarget, connect
 from multus_check.kube.access import Permission, allowed
 from multus_check.kube.writes import CLUSTERROLES, Writer, resource_for
+
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway
 
 FIX_RBAC = "fixtures/rbac/fix.yaml grants them (docs/FIX.md)"
 RBAC_GROUP = CLUSTERROLES.group
@@ -50,9 +53,10 @@ def for_changes(changes: Iterable[Change]) -> list[Requirement]:
         if change.action is Action.REPLACE:
             out += [Requirement.of(Permission(v, res, ns, name)) for v in ("get", "update")]
             continue
-        if change.if_absent:
-            out.append(Requirement.of(Permission("get", res, ns, name)))
         out.append(Requirement.of(Permission("create", res, ns)))
+        # an `if_absent` create looks first (get); any create is taken back by reading it and deleting it by
+        # uid, when a later step fails (the rollback) or on undo: a fix that could not be taken back stops here
+        out += [Requirement.of(Permission(v, res, ns, name)) for v in ("get", "delete")]
         out += _escalation(change.after)
     return out
 
@@ -106,13 +110,13 @@ def require(gw: Gateway, requirements: list[Requirement], what: str) -> None:
                         verb="", resource="")
 
 
-def require_for_plans(args: argparse.Namespace, plans: list[Plan], writer: Writer | None) -> None:
-    """The --fix check: what the planned changes need (with the run's gateway, or one made from the args)."""
+def require_for_plans(target: ClusterTarget, plans: list[Plan], writer: Writer | None) -> None:
+    """The --fix check: what the planned changes need (with the run's gateway, or one made for `target`)."""
     requirements = for_changes(c for p in plans if p.refused is None for c in p.changes)
     if writer is not None:
         require(writer.gateway, requirements, "apply this plan")
         return
-    gateway = Gateway(load_target(getattr(args, "kubeconfig", None), getattr(args, "context", None)))
+    gateway = connect(target)
     try:
         require(gateway, requirements, "apply this plan")
     finally:

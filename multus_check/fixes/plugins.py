@@ -19,11 +19,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from multus_check.checks.plugins import search_dirs
 from multus_check.domain import k8s
-from multus_check.fixes.model import Action, Change, Fix, Plan, PlanContext
+from multus_check.domain.node import search_dirs
+from multus_check.fixes.plan import Action, Change, Fix, Plan, PlanContext
 from multus_check.model import Finding, Status
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 NAMESPACE = "kube-system"
 NAME = "multus-check-cni-plugins"

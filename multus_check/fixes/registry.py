@@ -1,23 +1,50 @@
 """The fixes this build ships, by id, and planning all of them from one diagnosis.
 
-Importing this module imports no Kubernetes client: planning is pure.
+A new fix needs no list to be edited: every module of fixes/ that defines a subclass of `Fix` (found
+by reading the sources, so the machinery modules are not imported for it) is imported once, and each
+concrete subclass is one fix; two with one id are refused. Importing this module imports no
+Kubernetes client: planning is pure.
 """
 
 from __future__ import annotations
 
-from multus_check.errors import UsageError
-from multus_check.fixes.flannel import FlannelServiceRoutes
-from multus_check.fixes.install_multus import InstallMultus
-from multus_check.fixes.lan import LanManualSteps
-from multus_check.fixes.model import Fix, Plan, PlanContext
-from multus_check.fixes.multus import MultusK3sKubeconfig, MultusNesting
-from multus_check.fixes.nad import NadRepair
-from multus_check.fixes.plugins import InstallCniPlugins
-from multus_check.model import Finding, Status
-from multus_check.snapshot.model import Snapshot
+import importlib
+import inspect
+import pkgutil
+import re
+from pathlib import Path
 
-FIXES: dict[str, Fix] = {f.id: f for f in (FlannelServiceRoutes(), NadRepair(), InstallCniPlugins(), MultusNesting(), MultusK3sKubeconfig(),
-                                          InstallMultus(), LanManualSteps())}
+from multus_check.errors import UsageError
+from multus_check.fixes.plan import Fix, Plan, PlanContext
+from multus_check.model import Finding, Status
+from multus_check.snapshot.data import Snapshot
+
+#: a line that defines a fix: `class NAME(Fix):` (or `plan.Fix`)
+_FIX_CLASS = re.compile(r"^class \w+\((?:plan\.)?Fix\)", re.MULTILINE)
+
+
+def _defines_a_fix(path: Path) -> bool:
+    return _FIX_CLASS.search(path.read_text(encoding="utf-8")) is not None
+
+
+def _discover() -> dict[str, Fix]:
+    package = importlib.import_module("multus_check.fixes")
+    found: dict[str, Fix] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        path = Path(package.__path__[0]) / f"{info.name}.py"
+        if info.ispkg or not path.is_file() or not _defines_a_fix(path):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Fix) and cls.__module__ == module.__name__ and not inspect.isabstract(cls):
+                fix = cls()
+                if fix.id in found:
+                    raise ValueError(f"fix id {fix.id!r} is defined twice ({type(found[fix.id]).__name__}, {cls.__name__})")
+                found[fix.id] = fix
+    return found
+
+
+FIXES: dict[str, Fix] = _discover()
 
 
 def fix_ids() -> frozenset[str]:

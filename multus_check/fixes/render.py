@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from multus_check.collect.redact import redact_object
-from multus_check.fixes.model import Action, Plan, strip_server_fields
+from multus_check.fixes.plan import Action, Plan, strip_server_fields
 
 
 class _BlockDumper(yaml.SafeDumper):

@@ -9,11 +9,13 @@ it, never a 403 half-way. A review is itself allowed to every authenticated user
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from multus_check.kube.gateway import Gateway
 from multus_check.kube.resources import Resource
+
+if TYPE_CHECKING:
+    from multus_check.kube.gateway import Gateway  # a type only: importing this module loads no client
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ def allowed(gw: Gateway, permissions: Sequence[Permission], workers: int = 8) ->
     """One review per permission, in parallel; raises the gateway's errors (e.g. Forbidden) if reviews fail."""
     if not permissions:
         return []
+    from concurrent.futures import ThreadPoolExecutor  # here: an offline run that imports kube.podrun does not pay
+
     with ThreadPoolExecutor(max_workers=min(workers, len(permissions)), thread_name_prefix="access-review") as pool:
         return list(pool.map(lambda p: gw.can_i(p.verb, p.resource, p.namespace, p.name, p.group), permissions))
 

@@ -32,7 +32,7 @@ from multus_check.errors import (
     Unreachable,
     UsageError,
 )
-from multus_check.kube.config import Target
+from multus_check.kube.kubeconfig import Target
 from multus_check.kube.resources import SELF_SUBJECT_ACCESS_REVIEWS, Resource
 from multus_check.kube.retry import TRANSIENT_STATUSES, RetryPolicy, TransientError, parse_retry_after, retrying
 
@@ -65,7 +65,7 @@ class Gateway:
         self.timeout = timeout
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
-        #: set once the server let a request time out: every later request fails at once with it, so a
+        #: set once the server let a read time out: every later request fails at once with it, so a
         #: silent server costs one timeout per run, not one per request
         self._silent: str | None = None
 
@@ -219,8 +219,12 @@ class Gateway:
         except urllib3.exceptions.NewConnectionError as exc:  # a subclass of the timeout error: first
             raise Unreachable(f"cannot reach the API server ({self.target.description}){self._via}: {exc}") from exc
         except urllib3.exceptions.TimeoutError as exc:
+            waited = f"{time.monotonic() - started:.1f} s (the limit is {self.timeout:g} s)"
+            if method != "GET":  # a write's lost answer: the server may have applied it; the caller reads it back
+                raise Unreachable(f"the API server ({self.target.description}) did not answer {method} {path}: "
+                                  f"it waited {waited}") from exc
             self._silent = (f"the API server ({self.target.description}) did not answer: a request waited "
-                            f"{time.monotonic() - started:.1f} s (the limit is {self.timeout:g} s), so it was not asked again")
+                            f"{waited}, so it was not asked again")
             raise Unreachable(self._silent) from exc
         except urllib3.exceptions.HTTPError as exc:
             raise Unreachable(f"cannot reach the API server ({self.target.description}){self._via}: {exc}") from exc

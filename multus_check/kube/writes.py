@@ -10,9 +10,8 @@ Deletes carry a `preconditions` body with the uid and resourceVersion for the sa
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from multus_check.kube.gateway import Gateway
 from multus_check.kube.resources import (
     CONFIGMAPS,
     CRDS,
@@ -20,6 +19,9 @@ from multus_check.kube.resources import (
     NADS,
     Resource,
 )
+
+if TYPE_CHECKING:
+    from multus_check.kube.gateway import Gateway  # a type only: importing this module loads no client
 
 log = logging.getLogger(__name__)
 

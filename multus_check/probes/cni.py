@@ -22,79 +22,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from multus_check.domain.gotypes import go_get
+from multus_check.domain.cniconf import NetConf, plugin_type
 
 log = logging.getLogger(__name__)
 PLUGIN_TIMEOUT = 300.0  # a dhcp IPAM with default daemon flags can block ~208 s (multus-cni.md F9)
-
-
-@dataclass(frozen=True)
-class NetConf:
-    """A network config as Multus hands it to a plugin: one plugin or a conflist."""
-
-    raw: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return str(self.raw.get("name") or "multus-check-probe")
-
-    @property
-    def cni_version(self) -> str:
-        return str(self.raw.get("cniVersion") or "0.3.1")
-
-    @property
-    def plugins(self) -> list[dict[str, Any]]:
-        """Each plugin's config as it goes on stdin (name and cniVersion inherited from a list)."""
-        entries = [self.raw] if plugin_type(self.raw) or not isinstance(self.raw.get("plugins"), list) else \
-            self.raw["plugins"]
-        return [{**p, "name": self.name, "cniVersion": self.cni_version} for p in entries if isinstance(p, dict)]
-
-    @property
-    def main(self) -> dict[str, Any]:
-        """The first plugin, its `type` under that name however it was spelled."""
-        return {**self.plugins[0], "type": plugin_type(self.plugins[0])} if self.plugins else {}
-
-    @property
-    def ipam(self) -> dict[str, Any]:
-        ipam = go_get(self.main, "ipam")
-        if not isinstance(ipam, dict):
-            return {}
-        return {**ipam, **{k: go_get(ipam, k) for k in ("type", "daemonSocketPath") if go_get(ipam, k) is not None}}
-
-    @property
-    def master(self) -> str | None:
-        value = go_get(self.main, "master")
-        return str(value) if value else None
-
-    def binaries(self) -> list[str]:
-        """Every plugin type this config makes the runtime exec: main plugins and their IPAM."""
-        names: list[str] = []
-        for p in self.plugins:
-            ipam = go_get(p, "ipam")
-            for t in (plugin_type(p), plugin_type(ipam) if isinstance(ipam, dict) else None):
-                if isinstance(t, str) and t and t not in names:
-                    names.append(t)
-        return names
-
-
-def plugin_type(plugin: dict[str, Any]) -> str:
-    """The plugin's `type` as Go's struct reads it (`"Type"` too); "" when it has none."""
-    value = go_get(plugin, "type")
-    return value if isinstance(value, str) else ""
-
-
-def parse_netconf(text: str, where: str) -> NetConf:
-    """The NAD's `spec.config` (or a file with it); ValueError with a reason when unusable."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} must hold a JSON object (a CNI network config)")
-    conf = NetConf(data)
-    if not conf.plugins or not all(plugin_type(p) for p in conf.plugins):
-        raise ValueError(f"{where} has no plugin \"type\"; it is not a CNI network config")
-    return conf
 
 
 def find_plugin(name: str, cni_path: list[str]) -> str | None:

@@ -6,10 +6,11 @@ meshes that border routers announce as Route Information Options (RFC 4191; the 
 only when `accept_ra_rt_info_max_plen` covers their length), mDNS on ff02::fb, and a path to the
 Thread nodes (matter-thread-ipv6.md). This module observes each of those from inside the
 interface's namespace and judges nothing. It is shipped beside probe_script.py (into the sample
-pod too): it imports probe_script's capture machinery and nothing from the multus_check package.
+pod too): it imports probe_script's capture machinery and netinfo.py (addresses and routes over
+rtnetlink), and nothing else from the multus_check package.
 
-What it touches: it reads the interface's IPv6 sysctls (/proc/sys/net/ipv6/conf/IF) and dumps its
-addresses and routes over rtnetlink (read only). It sends one Router Solicitation to ff02::2 and
+What it touches: it reads the interface's IPv6 sysctls (/proc/sys/net/ipv6/conf/IF) and, through
+netinfo.py, dumps its addresses and routes over rtnetlink (read only). It sends one Router Solicitation to ff02::2 and
 mDNS queries to ff02::fb as layer-2 frames (scapy), joining ff02::fb on the interface meanwhile as
 an application would, and one Matter message (resent once, as MRP does) to each Matter node
 discovered: an unsecured, reliable message of a test-vendor protocol (vendor 0xFFF1), which a
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import os
 import random
 import select
 import socket
@@ -52,6 +52,10 @@ try:
     from multus_check.probes import probe_script as core
 except ImportError:  # shipped into a pod: probe_script.py sits beside this file
     import probe_script as core  # type: ignore[no-redef,import-not-found,unused-ignore]
+try:
+    from multus_check.collect import netinfo
+except ImportError:  # shipped into a pod: netinfo.py sits beside this file too
+    import netinfo  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 Json = dict[str, Any]
 SYSCTLS = ("disable_ipv6", "accept_ra", "autoconf", "accept_ra_pinfo", "accept_ra_defrtr",
@@ -59,9 +63,6 @@ SYSCTLS = ("disable_ipv6", "accept_ra", "autoconf", "accept_ra_pinfo", "accept_r
 MATTER_TYPES = ("_matter._tcp.local.", "_matterc._udp.local.", "_meshcop._udp.local.")
 MDNS6_GROUP, MDNS6_MAC = "ff02::fb", "33:33:00:00:00:fb"
 ALL_ROUTERS, ALL_ROUTERS_MAC = "ff02::2", "33:33:00:00:00:02"
-PREFERENCE = {0: "medium", 1: "high", 2: "reserved", 3: "low"}
-PROTOCOLS = {2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"}
-ADDRESS_ORIGINS = {1: "loopback", 2: "slaac", 3: "link-local"}  # IFA_PROTO of recent kernels (6.18 here)
 DAD_BUDGET = 1.5  # seconds to wait for a tentative address: one DAD round is 1 s by default
 MAX_TARGETS = 4
 NOT_RUN = "not-run"
@@ -90,113 +91,13 @@ def read_sysctls(iface: str) -> dict[str, int | None]:
     return out
 
 
-NLM_F_DUMP_REQUEST = 0x301  # NLM_F_REQUEST | NLM_F_DUMP
-RTM_GETADDR, RTM_GETROUTE = 22, 26
-IFA_ADDRESS, IFA_CACHEINFO, IFA_FLAGS, IFA_PROTO = 1, 6, 8, 11
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_CACHEINFO, RTA_TABLE, RTA_PREF = 1, 4, 5, 6, 12, 15, 20
-IFA_F = {0x01: "temporary", 0x02: "nodad", 0x08: "dadfailed", 0x20: "deprecated", 0x40: "tentative",
-         0x80: "permanent", 0x100: "mngtmpaddr"}
-FOREVER = 0xFFFFFFFF
-
-
-def netlink_dump(msg_type: int, body: bytes) -> list[bytes]:
-    """The payloads of an rtnetlink dump (RTM_GET*), in this thread's network namespace."""
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as s:  # NETLINK_ROUTE
-        s.settimeout(2.0)
-        s.bind((0, 0))
-        s.send(struct.pack("=IHHII", 16 + len(body), msg_type, NLM_F_DUMP_REQUEST, 1, 0) + body)
-        payloads: list[bytes] = []
-        while True:
-            data = s.recv(1 << 16)
-            offset = 0
-            while offset + 16 <= len(data):
-                length, kind = struct.unpack_from("=IH", data, offset)
-                if kind == 3:  # NLMSG_DONE
-                    return payloads
-                if kind == 2:  # NLMSG_ERROR
-                    (err,) = struct.unpack_from("=i", data, offset + 16)
-                    raise OSError(-err, f"rtnetlink dump failed: {os.strerror(-err)}")
-                payloads.append(data[offset + 16:offset + length])
-                offset += (length + 3) & ~3
-            if not data:
-                return payloads
-
-
-def attributes(payload: bytes, offset: int) -> dict[int, bytes]:
-    """The rtattrs of a netlink payload after its fixed header."""
-    out: dict[int, bytes] = {}
-    while offset + 4 <= len(payload):
-        length, kind = struct.unpack_from("=HH", payload, offset)
-        if length < 4:
-            break
-        out[kind & 0x3FFF] = payload[offset + 4:offset + length]
-        offset += (length + 3) & ~3
-    return out
-
-
-def _u32(data: bytes | None) -> int | None:
-    return struct.unpack("=I", data[:4])[0] if data and len(data) >= 4 else None
-
-
-def parse_address(payload: bytes, ifindex: int) -> Json | None:
-    """One RTM_NEWADDR payload as plain data; None for other families or interfaces."""
-    family, prefixlen, flags, _scope, index = struct.unpack_from("=BBBBI", payload)
-    if family != socket.AF_INET6 or index != ifindex:
-        return None
-    attrs = attributes(payload, 8)
-    if IFA_ADDRESS not in attrs:
-        return None
-    address = ipaddress.IPv6Address(attrs[IFA_ADDRESS][:16])
-    bits = _u32(attrs.get(IFA_FLAGS)) or flags
-    proto = attrs[IFA_PROTO][0] if attrs.get(IFA_PROTO) else None
-    origin = ADDRESS_ORIGINS.get(proto or 0) or ("link-local" if address.is_link_local else
-                                                  "static" if bits & 0x80 else "dynamic")
-    preferred = valid = None
-    if len(attrs.get(IFA_CACHEINFO, b"")) >= 8:
-        preferred, valid = struct.unpack_from("=II", attrs[IFA_CACHEINFO])
-    return {"address": str(address), "prefixlen": prefixlen, "scope": "link" if address.is_link_local else "global",
-            "origin": origin, "flags": [name for bit, name in IFA_F.items() if bits & bit],
-            "tentative": bool(bits & 0x40), "dadfailed": bool(bits & 0x08),
-            "valid_lft": None if valid in (None, FOREVER) else valid,
-            "preferred_lft": None if preferred in (None, FOREVER) else preferred}
-
-
-def parse_route(payload: bytes, ifindex: int) -> Json | None:
-    """One RTM_NEWROUTE payload of the main table through `ifindex`, in `ip -6 -j route` terms."""
-    family, dst_len, _src, _tos, table, proto, _scope, rtype, _flags = struct.unpack_from("=BBBBBBBBI", payload)
-    attrs = attributes(payload, 12)
-    table = _u32(attrs.get(RTA_TABLE)) or table
-    if family != socket.AF_INET6 or table != 254 or rtype != 1 or _u32(attrs.get(RTA_OIF)) != ifindex:
-        return None
-    dst = f"{ipaddress.IPv6Address(attrs[RTA_DST][:16])}/{dst_len}" if dst_len and RTA_DST in attrs else "default"
-    gateway = str(ipaddress.IPv6Address(attrs[RTA_GATEWAY][:16])) if RTA_GATEWAY in attrs else None
-    expires = None
-    if len(attrs.get(RTA_CACHEINFO, b"")) >= 12:
-        ticks = struct.unpack_from("=i", attrs[RTA_CACHEINFO], 8)[0]
-        expires = ticks // 100 if ticks > 0 else None  # clock_t in USER_HZ (100 on Linux)
-    return {"dst": dst, "gateway": gateway, "protocol": PROTOCOLS.get(proto, str(proto)),
-            "metric": _u32(attrs.get(RTA_PRIORITY)), "pref": PREFERENCE.get(attrs[RTA_PREF][0]) if attrs.get(RTA_PREF) else None,
-            "expires": expires}
-
-
-def addresses(ifindex: int) -> list[Json]:
-    found = [parse_address(p, ifindex) for p in netlink_dump(RTM_GETADDR, struct.pack("=BBBBI", socket.AF_INET6, 0, 0, 0, 0))]
-    return [a for a in found if a is not None]
-
-
-def routes(ifindex: int) -> list[Json]:
-    found = [parse_route(p, ifindex) for p in netlink_dump(RTM_GETROUTE, struct.pack("=BBBBBBBBI", socket.AF_INET6,
-                                                                                        0, 0, 0, 0, 0, 0, 0, 0))]
-    return [r for r in found if r is not None]
-
-
 def wait_addresses(ifindex: int, ready: Callable[[list[Json]], object], budget: float) -> tuple[list[Json], float]:
     """Poll the addresses until `ready(addresses)` or `budget` seconds; returns them and the ms waited."""
     t0 = time.monotonic()
-    current = addresses(ifindex)
+    current = netinfo.ipv6_addresses(ifindex)
     while not ready(current) and time.monotonic() - t0 < budget:
         time.sleep(0.05)
-        current = addresses(ifindex)
+        current = netinfo.ipv6_addresses(ifindex)
     return current, round((time.monotonic() - t0) * 1000, 1)
 
 
@@ -219,7 +120,7 @@ def parse_ra(pkt: Packet, t_send: float) -> Json | None:
         return None
     ra = pkt[ICMPv6ND_RA]
     out: Json = {"ms": round((float(pkt.time) - t_send) * 1000, 1), "from": str(pkt[IPv6].src), "to": str(pkt[IPv6].dst),
-                 "router_lifetime": int(ra.routerlifetime), "preference": PREFERENCE[int(ra.prf)],
+                 "router_lifetime": int(ra.routerlifetime), "preference": netinfo.PREFERENCE[int(ra.prf)],
                  "managed": bool(ra.M), "other": bool(ra.O), "prefixes": [], "routes": [], "mtu": None, "lladdr": None}
     opt = ra.payload
     while isinstance(opt, Packet) and opt.name != "NoPayload":
@@ -228,7 +129,7 @@ def parse_ra(pkt: Packet, t_send: float) -> Json | None:
                                     "autonomous": bool(opt.A), "valid_lifetime": int(opt.validlifetime),
                                     "preferred_lifetime": int(opt.preferredlifetime)})
         elif isinstance(opt, ICMPv6NDOptRouteInfo):
-            out["routes"].append({"prefix": f"{opt.prefix}/{int(opt.plen)}", "preference": PREFERENCE[int(opt.prf)],
+            out["routes"].append({"prefix": f"{opt.prefix}/{int(opt.plen)}", "preference": netinfo.PREFERENCE[int(opt.prf)],
                                   "lifetime": int(opt.rtlifetime)})
         elif isinstance(opt, ICMPv6NDOptMTU):
             out["mtu"] = int(opt.mtu)
@@ -426,14 +327,14 @@ def _observe(out: Json, iface: str, index: int, timeout: float, settle: float, r
         why = (f"IPv6 is disabled on {iface} (disable_ipv6=1)" if disabled == 1
                else f"{iface} has no IPv6 (no /proc/sys/net/ipv6/conf/{iface})")
         out["ra"] = out["mdns"] = out["matter"] = send_error(why)
-        out["addresses"], out["routes"] = addresses(index), routes(index)
+        out["addresses"], out["routes"] = netinfo.ipv6_addresses(index), netinfo.ipv6_routes(index)
         return
     addrs, out["dad_wait_ms"]["link_local"] = wait_addresses(index, usable_link_local, DAD_BUDGET)
     link_local = usable_link_local(addrs)
-    mac = core.mac_of(iface)
-    out["routes_before_rs"] = routes(index)
+    mac = netinfo.mac_of(iface)
+    out["routes_before_rs"] = netinfo.ipv6_routes(index)
     out["ra"] = solicit(iface, mac, link_local, ra_timeout, settle)
-    out["routes"] = routes(index)  # the kernel has processed the answers by now
+    out["routes"] = netinfo.ipv6_routes(index)  # the kernel has processed the answers by now
     if link_local is None:
         out["mdns"] = send_error(f"{iface} has no usable link-local address (DAD not finished or failed)")
         out["matter"] = not_run("mDNS over IPv6 could not be sent, so no Matter node could be discovered")
@@ -450,7 +351,7 @@ def _observe(out: Json, iface: str, index: int, timeout: float, settle: float, r
             _, out["dad_wait_ms"]["global"] = wait_addresses(
                 index, lambda a: not any(x["tentative"] for x in a if x["scope"] == "global"), DAD_BUDGET)
         out["matter"] = matter_round_trips(targets, index, timeout)
-    out["addresses"] = addresses(index)
+    out["addresses"] = netinfo.ipv6_addresses(index)
     _mark_sources(out)
 
 

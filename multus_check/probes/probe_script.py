@@ -5,9 +5,10 @@ Why it exists: the node data-path probe (`multus-check node`) and the in-pod pro
 end-to-end test must send exactly the same packets and judge answers the same way, and inside
 a pod there is no multus-check package. So this file imports nothing from the package; it can
 be copied into a pod and run as `python3 probe_script.py --iface net1` and prints one JSON
-object. The package imports it too (`multus_check.probes.probe_script`). With `--probe ipv6`
-(or `all`) it adds the IPv6/Matter/Thread observations of probe_ipv6.py, which must sit beside
-it (the sample pod's ConfigMap ships both).
+object. The package imports it too (`multus_check.probes.probe_script`). It reads the interface
+with netinfo.py (the project's one interface/route reader, `multus_check.collect.netinfo`), and with
+`--probe ipv6` (or `all`) adds the IPv6/Matter/Thread observations of probe_ipv6.py; both must sit
+beside it when it is copied (the sample pod's ConfigMap ships all three).
 
 What it touches: it sends a few frames on the given interface (mDNS to 224.0.0.251:5353,
 SSDP M-SEARCH to 239.255.255.250:1900, as layer-2 frames with scapy), listens on that
@@ -42,6 +43,14 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 from scapy.sendrecv import AsyncSniffer, sendp
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if not __package__ and _HERE not in sys.path:  # a copy beside its siblings: `python3 -I` leaves its directory out
+    sys.path.insert(0, _HERE)
+try:
+    from multus_check.collect import netinfo
+except ImportError:  # shipped into a pod: netinfo.py (the one interface reader) sits beside this file
+    import netinfo  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 MDNS_GROUP, MDNS_MAC, MDNS_PORT = "224.0.0.251", "01:00:5e:00:00:fb", 5353
 SSDP_GROUP, SSDP_MAC, SSDP_PORT = "239.255.255.250", "01:00:5e:7f:ff:fa", 1900
@@ -190,8 +199,8 @@ class Interface:
     def __init__(self, name: str) -> None:
         self.name = name
         self.index = socket.if_nametoindex(name)  # OSError when the interface does not exist
-        self.mac = mac_of(name)
-        self.ip = _ioctl_ipv4(name)
+        self.mac = netinfo.mac_of(name)
+        self.ip = netinfo.require_ipv4(name)
         self._sockets: list[socket.socket] = []
 
     def join(self, group: str) -> None:
@@ -210,36 +219,6 @@ class Interface:
     def close(self) -> None:
         for s in self._sockets:
             s.close()
-
-
-def mac_of(name: str) -> str:
-    """The interface's MAC; /sys shows the namespace it was mounted in, so ask the kernel when it lacks it."""
-    return _read_sys(f"/sys/class/net/{name}/address") or _ioctl_mac(name)
-
-
-def _read_sys(path: str) -> str | None:
-    try:
-        with open(path, encoding="ascii") as f:
-            return f.read().strip() or None
-    except OSError:
-        return None
-
-
-def _ioctl_mac(name: str) -> str:
-    import fcntl
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        raw = fcntl.ioctl(s.fileno(), 0x8927, struct.pack("256s", name.encode()[:15]))  # SIOCGIFHWADDR
-    return ":".join(f"{b:02x}" for b in raw[18:24])
-
-
-def _ioctl_ipv4(name: str) -> str:
-    import fcntl
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            raw = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))  # SIOCGIFADDR
-        except OSError as exc:
-            raise OSError(f"interface {name} has no IPv4 address ({exc.strerror})") from exc
-    return socket.inet_ntoa(raw[20:24])
 
 
 def not_from(ip: str) -> Callable[[Packet], bool]:
@@ -409,12 +388,7 @@ def _observe_ipv6(iface_name: str, timeout: float, settle: float) -> Json:
 
 def ipv6_module() -> Any:
     """probe_ipv6.py, shipped beside this file: in the package, in the sample pod, or copied by hand."""
-    if __package__:
-        return importlib.import_module(f"{__package__}.probe_ipv6")
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:  # `python3 -I probe_script.py` leaves the script's directory out
-        sys.path.insert(0, here)
-    return importlib.import_module("probe_ipv6")
+    return importlib.import_module(f"{__package__}.probe_ipv6" if __package__ else "probe_ipv6")
 
 
 class _Background(threading.Thread):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from multus_check.report.options import FORMATS
 from multus_check.report.results import Results
-
-FORMATS = ("table", "json", "junit", "markdown")
 
 
 def render(results: Results, fmt: str, *, verbose: bool = False, color: bool = False, width: int | None = None) -> str:

@@ -7,61 +7,60 @@ stdout (or --output): a default report directory that cannot be written is one w
 changes nothing else; one named with --report-dir is the user's explicit wish, so it is checked
 before any work starts and its failure is exit 2. A reader that closes stdout early (`| head`)
 neither costs a traceback nor changes the exit code. Writes only the report files it is asked for,
-through `report.files` (0600 files in 0700 directories).
+through `multus_check.files` (0600 files in 0700 directories).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from multus_check.errors import UsageError
-from multus_check.report.files import writable_problem, write_private
-from multus_check.report.results import EXIT_USAGE
+from multus_check.files import report_dir, writable_problem, write_private
+from multus_check.model import EXIT_USAGE
+from multus_check.report.options import ReportOptions
+from multus_check.report.results import Results
 
 PROG = "multus-check"
 
 
-def check_destinations(args: argparse.Namespace) -> None:
+def check_destinations(opts: ReportOptions) -> None:
     """UsageError (exit 2) before any work when an explicit --report-dir or --output cannot be written."""
-    if getattr(args, "report_dir", None):
-        problem = writable_problem(Path(args.report_dir), directory=True)
+    if opts.report_dir:
+        problem = writable_problem(Path(opts.report_dir), directory=True)
         if problem:
-            raise UsageError(f"cannot write the report directory {args.report_dir}: {problem}; "
+            raise UsageError(f"cannot write the report directory {opts.report_dir}: {problem}; "
                              "choose another with --report-dir")
-    if getattr(args, "output", None):
-        problem = writable_problem(Path(args.output), directory=False)
+    if opts.output:
+        problem = writable_problem(Path(opts.output), directory=False)
         if problem:
-            raise UsageError(f"cannot write --output {args.output}: {problem}")
+            raise UsageError(f"cannot write --output {opts.output}: {problem}")
 
 
-def emit(results: Any, args: argparse.Namespace, fail_on: Any) -> int:
+def emit(results: Results, opts: ReportOptions) -> int:
     """Write results.json + junit.xml to the report dir, print the chosen report, return the exit code."""
-    from multus_check.report import render
-
-    results.fail_on, results.exit_zero = fail_on, bool(getattr(args, "exit_zero", False))
-    report_dir = Path(args.report_dir or Path("reports") / results.run_id)
-    saved = _save_report_dir(results, report_dir, explicit=bool(args.report_dir))
-    if args.output:
+    results.fail_on, results.exit_zero = opts.fail_on, opts.exit_zero
+    where_to = report_dir(opts.report_dir, results.run_id)
+    saved = _save_report_dir(results, where_to, explicit=bool(opts.report_dir))
+    if opts.output:
         try:
-            write_private(Path(args.output), _text(results, args, render))
+            write_private(Path(opts.output), _text(results, opts))
         except OSError as exc:
             results.exit_override = EXIT_USAGE
-            _say(f"error: cannot write --output {args.output}: {_reason(exc)}; the report follows on stdout")
-            write_stdout(_text(results, args, render))
+            _say(f"error: cannot write --output {opts.output}: {_reason(exc)}; the report follows on stdout")
+            write_stdout(_text(results, opts))
     else:
-        write_stdout(_text(results, args, render))
+        write_stdout(_text(results, opts))
     code: int = results.process_exit_code()
-    where = f"; reports in {report_dir}" if saved else ""
-    if args.format != "table" or args.output:
+    where = f"; reports in {where_to}" if saved else ""
+    if opts.format != "table" or opts.output:
         from multus_check.report.common import totals_line
 
         _say(totals_line(results.summary(), code) + where, prefix=False)
-    elif args.verbose and saved:
-        _say(f"reports in {report_dir}", prefix=False)
+    elif opts.verbose and saved:
+        _say(f"reports in {where_to}", prefix=False)
     return code
 
 
@@ -82,14 +81,15 @@ def _save_report_dir(results: Any, report_dir: Path, *, explicit: bool) -> bool:
     return True
 
 
-def _text(results: Any, args: argparse.Namespace, render: Any) -> str:
+def _text(results: Results, opts: ReportOptions) -> str:
+    from multus_check.report import render
+
     color, width = False, None
-    if args.format == "table" and not args.output:  # a file named with --output is never coloured
+    if opts.format == "table" and not opts.output:  # a file named with --output is never coloured
         from multus_check.report.table import terminal_style
 
         color, width = terminal_style(sys.stdout)
-    text: str = render(results, args.format, verbose=args.verbose > 0, color=color, width=width)
-    return text
+    return render(results, opts.format, verbose=opts.verbose > 0, color=color, width=width)
 
 
 def _reason(exc: OSError) -> str:

@@ -9,30 +9,19 @@ and kubectl show it (`printable`).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import re
-import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from multus_check import __version__
-from multus_check.model import Finding, Severity, Status
+from multus_check.model import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, Finding, Severity, Status, new_run_id, now_iso
 
 RESULTS_FORMAT = "multus-check/results/v1"
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 #: a surrogate code point: a Python string holds one only unpaired (json joins valid pairs)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def new_run_id() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass

@@ -4,8 +4,7 @@
 docs/SNAPSHOT.md, a public format. Checks read a `Snapshot` and nothing else.
 """
 
-from multus_check.snapshot.load import load_snapshot
-from multus_check.snapshot.model import (
+from multus_check.snapshot.data import (
     CLUSTER_RESOURCES,
     FORMAT,
     REDACTED_MARKER,
@@ -15,6 +14,7 @@ from multus_check.snapshot.model import (
     SectionState,
     Snapshot,
 )
+from multus_check.snapshot.load import load_snapshot
 from multus_check.snapshot.write import write_snapshot
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from multus_check import safeyaml
-from multus_check.snapshot.model import KIND_TO_RESOURCE
+from multus_check.snapshot.data import KIND_TO_RESOURCE
 from multus_check.snapshot.shapes import object_problem, type_name
 
 #: stands for every cluster resource in `ClusterObjects.failed`

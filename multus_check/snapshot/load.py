@@ -25,8 +25,7 @@ from typing import Any
 from multus_check.errors import SnapshotError
 from multus_check.paths import unreachable
 from multus_check.snapshot.cluster_doc import ALL, DocumentError, NotAnObjectList, cluster_objects, parse_documents
-from multus_check.snapshot.jsonstream import load_object_list
-from multus_check.snapshot.model import (
+from multus_check.snapshot.data import (
     CLUSTER_RESOURCES,
     FORMAT,
     IN_SNAPSHOT,
@@ -37,6 +36,7 @@ from multus_check.snapshot.model import (
     SectionState,
     Snapshot,
 )
+from multus_check.snapshot.jsonstream import load_object_list
 from multus_check.snapshot.schema import Problem, dirs_problems, snapshot_problems
 from multus_check.snapshot.shapes import node_file_problem
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from multus_check.snapshot.model import FORMAT
+from multus_check.snapshot.data import FORMAT
 
 SNAPSHOT = "snapshot.schema.json"
 DIRS = "dirs.schema.json"

@@ -14,13 +14,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from multus_check.errors import UsageError
-from multus_check.snapshot.model import Snapshot
+from multus_check.snapshot.data import Snapshot
 
 
 def check_target(path: str | os.PathLike[str]) -> None:
     """UsageError when a snapshot cannot be written to `path` (checked before collecting anything)."""
+    from multus_check.files import writable_problem
     from multus_check.paths import unreachable
-    from multus_check.report.files import writable_problem
 
     root = Path(path)
     if (blocked := unreachable(root)) is not None:

@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +35,29 @@ MANAGED = {"app.kubernetes.io/managed-by": "multus-check", "multus-check.io/run-
 @dataclass(frozen=True)
 class Step:
     """One invocation: `argv` (KUBECONFIG and WORKDIR are filled in), the manifests it runs under (None:
-    a cluster-admin, no RBAC), the exit codes it may give."""
+    a cluster-admin, no RBAC), the exit codes it may give. `command` replaces the command line's `main`
+    only where the rest of a command is host work as root that sends no request (`node`)."""
 
     name: str
     manifests: tuple[str, ...] | None
     argv: tuple[str, ...]
     codes: frozenset[int]
+    command: Callable[[list[str]], int] = main
+
+
+def _node_nad(argv: list[str]) -> int:
+    """`multus-check node --nad NS/NAME` as far as the cluster goes: the reader the command calls first
+    (everything after it runs CNI plugins on this host, as root, and sends no request)."""
+    from multus_check.errors import UsageError
+    from multus_check.kube.connect import ClusterTarget
+    from multus_check.pipeline.node_run import nad_from_cluster
+
+    try:
+        nad_from_cluster(argv[argv.index("--nad") + 1], ClusterTarget(argv[argv.index("--kubeconfig") + 1]))
+    except UsageError as exc:
+        print(f"multus-check: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 @dataclass
@@ -125,6 +143,8 @@ SESSIONS = (
     Session("healthy", "healthy-k3s", (
         Step("live run with node facts and sample pods", NODE_FACTS, _report(), frozenset({0, 1})),
         Step("live run --no-node-facts", READONLY, _report("--no-node-facts"), frozenset({3})),
+        Step("node --nad", READONLY, ("node", "--nad", "default/macvlan-lan", "--kubeconfig", "KUBECONFIG"), frozenset({0}),
+             command=_node_nad),
         Step("live run --no-node-facts --cidr-probe-namespace default", ("readonly.yaml", "cidr-probe.yaml"),
              _report("--no-node-facts", "--no-e2e", "--cidr-probe-namespace", "default"), frozenset({3})),
         Step("snapshot", NODE_FACTS, ("snapshot", "WORKDIR/snap", "--kubeconfig", "KUBECONFIG", "--timeout", "20"), frozenset({0})),
@@ -188,5 +208,5 @@ def _run_step(sc: Scenario, em: RecordingEmulator, step: Step, workdir: Path) ->
     first = len(em.recorded)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
+        code = step.command(argv)
     return StepRecord(step, code, out.getvalue(), err.getvalue(), workdir, list(em.recorded[first:]))

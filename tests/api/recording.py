@@ -26,7 +26,7 @@ import attrs
 import yaml
 from kmock._internal import rendering
 
-from multus_check.e2e import podspec as e2e_podspec
+from multus_check.e2e import sample_manifest as e2e_podspec
 from tests.api.emulator import _status, selected_name
 from tests.api.harness import EmulatorHarness
 from tests.api.hosttree import build_host_tree

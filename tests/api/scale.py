@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from multus_check.collect.live.bundle import build_bundle
-from multus_check.collect.live.podspec import collector_pod, configmap_manifest
+from multus_check.collect.live.collector_manifest import collector_pod, configmap_manifest
 from tests.api.emulator import ClusterEmulator
 from tests.api.harness import EmulatorHarness
 from tests.api.hosttree import build_host_tree

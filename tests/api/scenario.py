@@ -23,6 +23,7 @@ from multus_check.collect.live import collect
 from multus_check.collect.live.options import LiveOptions
 from multus_check.collect.live.progress import Progress
 from multus_check.kube import RetryPolicy
+from multus_check.kube.connect import ClusterTarget
 from multus_check.snapshot import Snapshot
 from tests.api.emulator import ClusterEmulator
 from tests.api.harness import EmulatorHarness
@@ -69,7 +70,7 @@ class Scenario:
         return self.harness.emulator
 
     def options(self, **kw: Any) -> LiveOptions:
-        base: dict[str, Any] = {"kubeconfig": str(self.harness.kubeconfig), "timeout": 20.0, "progress": False}
+        base: dict[str, Any] = {"cluster": ClusterTarget(str(self.harness.kubeconfig)), "timeout": 20.0, "progress": False}
         base.update(kw)
         return LiveOptions(**base)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from multus_check.engine import run_checks
+from multus_check.checks.engine import run_checks
 from multus_check.model import Finding
 from multus_check.snapshot import Snapshot, load_snapshot, write_snapshot
 from tests.api.scenario import FIXTURES, Scenario, scenario

@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from multus_check.collect.live.bundle import build_bundle
+from multus_check.collect.live.collector_manifest import collector_pod, configmap_manifest, host_mounts
 from multus_check.collect.live.options import DEFAULT_COLLECTOR_IMAGE
 from multus_check.collect.live.pod_entry import BEGIN, END, unmask_created_mounts
-from multus_check.collect.live.podspec import collector_pod, configmap_manifest, host_mounts
 from multus_check.collect.live.wire import CollectorOutputError, parse_collector_log
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def sample_manifests() -> list[dict[str, Any]]:
 
 
 def render() -> str:
-    head = "# Generated from multus_check/collect/live/podspec.py for a k3s node (tests/api/test_collector_pod.py).\n"
+    head = "# Generated from multus_check/collect/live/collector_manifest.py for a k3s node (tests/api/test_collector_pod.py).\n"
     return head + yaml.safe_dump_all(sample_manifests(), sort_keys=False)
 
 
@@ -112,7 +112,7 @@ if __name__ == "__main__":
 def test_the_no_iproute2_fallback_agrees_with_ip_json_on_this_machine() -> None:
     import shutil
 
-    from multus_check.collect.live import ipfallback
+    from multus_check.collect import netinfo
 
     if shutil.which("ip") is None:
         import pytest
@@ -120,12 +120,12 @@ def test_the_no_iproute2_fallback_agrees_with_ip_json_on_this_machine() -> None:
         pytest.skip("no iproute2 here to compare with")
     real_addr = json.loads(subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=True).stdout)
     real_route = json.loads(subprocess.run(["ip", "-j", "-4", "route"], capture_output=True, text=True, check=True).stdout)
-    mine = ipfallback.ip_addr()
+    mine = netinfo.ip_addr()
     assert [link["ifname"] for link in mine] == [link["ifname"] for link in real_addr]
     for ours, theirs in zip(mine, real_addr, strict=True):
         v4 = [(a["local"], a["prefixlen"]) for a in theirs.get("addr_info", []) if a["family"] == "inet"]
         assert [(a["local"], a["prefixlen"]) for a in ours["addr_info"]] == v4[:1]
         assert ours["address"] == theirs.get("address")
         assert ("UP" in ours["flags"]) == ("UP" in theirs["flags"])
-    assert sorted((r["dst"], r["dev"], r.get("gateway")) for r in ipfallback.ip_route()) == \
+    assert sorted((r["dst"], r["dev"], r.get("gateway")) for r in netinfo.ip_route()) == \
         sorted((r["dst"], r["dev"], r.get("gateway")) for r in real_route if r.get("type", "unicast") == "unicast")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
@@ -12,7 +11,6 @@ import pytest
 
 from multus_check import cli
 from multus_check.collect.live.progress import Progress
-from multus_check.commands import snapshot as snapshot_command
 from multus_check.snapshot import load_snapshot
 from tests.api.scenario import FIXTURES, scenario
 from tests.api.test_collect_roundtrip import managed_objects
@@ -39,10 +37,7 @@ def test_live_run_prints_the_same_report_as_the_snapshot_run(example: str, tmp_p
 
 def test_snapshot_command_writes_a_directory_the_offline_path_reads(tmp_path: Path) -> None:
     with scenario(FIXTURES / "plugins-missing", tmp_path / "w") as sc:
-        args = argparse.Namespace(directory=str(tmp_path / "snap"), kubeconfig=str(sc.harness.kubeconfig), context=None,
-                                  namespace=None, collector_image=None, no_node_facts=False, keep=False,
-                                  concurrency=None, timeout=20.0)
-        code = snapshot_command.run(args)
+        code = cli.main(["snapshot", str(tmp_path / "snap"), "--kubeconfig", str(sc.harness.kubeconfig), "--timeout", "20"])
     assert code == 0
     snap = load_snapshot(tmp_path / "snap")
     assert sorted(snap.nodes) == ["k3s-agent-1", "k3s-agent-2", "k3s-server"]
@@ -51,10 +46,7 @@ def test_snapshot_command_writes_a_directory_the_offline_path_reads(tmp_path: Pa
 
 def test_snapshot_command_exits_3_and_names_what_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with scenario(FIXTURES / "healthy-k3s", tmp_path / "w", behaviour={"k3s-agent-1": "image-pull"}) as sc:
-        args = argparse.Namespace(directory=str(tmp_path / "snap"), kubeconfig=str(sc.harness.kubeconfig), context=None,
-                                  namespace=None, collector_image=None, no_node_facts=False, keep=False,
-                                  concurrency=None, timeout=20.0)
-        code = snapshot_command.run(args)
+        code = cli.main(["snapshot", str(tmp_path / "snap"), "--kubeconfig", str(sc.harness.kubeconfig), "--timeout", "20"])
     assert code == 3
     assert "node/k3s-agent-1: failed: image pull failed: ImagePullBackOff" in capsys.readouterr().err
 

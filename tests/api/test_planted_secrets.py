@@ -6,8 +6,11 @@ gets a different token in each place: containerd's config.toml as k3s renders re
 under an innocent key), a kubeconfig beside the conflists, Multus's multus.d kubeconfig, a
 ServiceAccount token file, DaemonSet env values (secret-named, and innocent names carrying
 `--bearer ...` or a URL with a password), container args (`--token=...`, `--password ...`),
-annotations (last-applied-configuration with an env value, a JWT), ConfigMap data (a token key,
-a PEM private key), k3s node-args/node-env, and a Secret object. Then `multus-check snapshot DIR`,
+annotations (last-applied-configuration with an env value, a JWT, a YAML flow mapping), ConfigMap data
+(a token key, a PEM private key, flannel's `Backend.PSK`, a credentials mapping, a list of token
+objects), an init container's shell command with HTTP auth headers, an env URL with `@` in its
+password, an Event message quoting an Authorization header, the `PSK` k3s writes into its flannel
+net-conf.json (`--flannel-backend=ipsec`), k3s node-args/node-env, and a Secret object. Then `multus-check snapshot DIR`,
 live runs with `--report-dir` and `-vv` in every output format (one also `--fix`, plan only) run
 as child processes; their output, every file they wrote and the collector pods' logs kept by the
 emulator must hold none of the tokens.
@@ -39,7 +42,7 @@ def tok(n: int) -> str:
     return f"PLANTED-{n:02d}-c0ffee{n:02d}"
 
 
-TOKENS = [tok(n) for n in range(1, 24)]
+TOKENS = [tok(n) for n in range(1, 33)]
 JWT_1 = JWT.format(sig=tok(20).replace("-", "_"))
 JWT_2 = JWT.format(sig=tok(21).replace("-", "_"))
 PEM = f"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI{tok(22)}\n-----END EC PRIVATE KEY-----\n"
@@ -56,14 +59,26 @@ def _edit_objects(items: list[dict[str, Any]], meta: dict[str, Any]) -> None:
             container = obj["spec"]["template"]["spec"]["containers"][0]
             container["args"] = [*container["args"], f"--token={tok(3)}", "--password", tok(4)]
             container["env"] = [{"name": "MULTUS_TOKEN", "value": tok(5)}, {"name": "EXTRA_FLAGS", "value": f"--bearer {tok(6)}"},
-                                {"name": "UPSTREAM", "value": f"https://multus:{tok(7)}@registry.lan/v2/"}]
+                                {"name": "UPSTREAM", "value": f"https://multus:{tok(7)}@registry.lan/v2/"},
+                                {"name": "MIRROR", "value": f"https://bot:pa@ss-{tok(30)}@mirror.lan/v2/"}]
+            obj["spec"]["template"]["spec"]["initContainers"] = [{"name": "fetch", "image": "busybox:1.36", "command": [
+                "sh", "-c", f"wget --header 'Authorization: Bearer {tok(27)}' https://a.lan/x && "
+                f"curl -H 'X-Auth-Token: {tok(28)}' https://b.lan/y"]}]
             m.setdefault("annotations", {})["kubectl.kubernetes.io/last-applied-configuration"] = json.dumps(
                 {"spec": {"template": {"spec": {"containers": [{"env": [{"name": "MULTUS_TOKEN", "value": tok(8)}]}]}}}})
         elif kind == "ConfigMap" and m["name"] == "kube-flannel-cfg":
             obj["data"]["token"] = tok(9)
             obj["data"]["tls.key"] = PEM
+            net_conf = json.loads(obj["data"]["net-conf.json"])
+            net_conf["Backend"] = {"Type": "wireguard", "PSK": tok(25)}
+            obj["data"]["net-conf.json"] = json.dumps(net_conf, indent=2)
+            obj["data"]["registry.json"] = json.dumps({"credentials": {"user": "u", "key": tok(31)},
+                                                       "tokens": [{"id": "a", "value": tok(32)}]})
         elif kind == "Pod":
             m["annotations"]["example.com/session"] = JWT_1
+            m["annotations"]["example.com/registry"] = f"{{user: bob, password: {tok(29)}}}"
+        elif kind == "Event":
+            obj["message"] = f"{obj.get('message', '')}; ipam: header Authorization: Bearer {tok(26)} was rejected"
 
 
 def _plant_files(snapshot_dir: Path) -> None:
@@ -73,6 +88,10 @@ def _plant_files(snapshot_dir: Path) -> None:
     (files / "var/lib/rancher/k3s/agent/etc/containerd/config.toml").write_text(
         'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.configs."registry.lan:5000".auth]\n'
         f'  username = "pull-bot"\n  password = "{tok(10)}"\n  auth = "{tok(11)}"\n  identitytoken = "{tok(12)}"\n')
+    (files / "var/lib/rancher/k3s/agent/etc/flannel").mkdir(parents=True, exist_ok=True)
+    (files / "var/lib/rancher/k3s/agent/etc/flannel/net-conf.json").write_text(  # k3s --flannel-backend=ipsec
+        '{\n\t"Network": "10.42.0.0/16",\n\t"Backend": {\n\t"Type": "ipsec",\n\t"UDPEncap": true,\n'
+        f'\t"PSK": "{tok(24)}"\n}}\n}}\n')
     (files / "etc/cni/net.d/99-planted.conflist").write_text(json.dumps(
         {"cniVersion": "0.3.1", "name": "planted", "plugins": [
             {"type": "calico", "k8s_auth_token": tok(13), "bearerToken": tok(14), "note": JWT_2,
@@ -137,5 +156,9 @@ def test_no_planted_credential_reaches_any_output_file_log_or_collector_pod_log(
     assert (node_files / "var/lib/rancher/k3s/agent/etc/containerd/config.toml").read_text().count("<redacted by multus-check>") == 3
     assert json.loads((node_files / "etc/cni/net.d/99-planted.conflist").read_text())["plugins"][0]["kubernetes"] == {
         "kubeconfig": "/etc/cni/net.d/calico-kubeconfig"}
-    assert "MULTUS_TOKEN" in (snap / "cluster.yaml").read_text() and len(planted.emulator.logs) >= 10
+    assert json.loads((node_files / "var/lib/rancher/k3s/agent/etc/flannel/net-conf.json").read_text())["Backend"] == {
+        "Type": "ipsec", "UDPEncap": True, "PSK": "<redacted by multus-check>"}
+    cluster = (snap / "cluster.yaml").read_text()
+    assert "MULTUS_TOKEN" in cluster and "X-Auth-Token: <redacted by multus-check>" in cluster and "was rejected" in cluster
+    assert len(planted.emulator.logs) >= 10
     assert "== fix multus-nesting" in outputs[1] and "DEBUG" in outputs[1]

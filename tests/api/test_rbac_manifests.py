@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from multus_check.collect.live.preflight import READS, node_fact_permissions
+from multus_check.collect.live.preflight import READS
 from multus_check.errors import Forbidden
+from multus_check.kube.podrun import pod_permissions
 from multus_check.kube.resources import Resource
 from multus_check.snapshot import SectionState
 from tests.api.rbac import Rbac
@@ -41,7 +42,7 @@ def test_readonly_manifest_grants_every_read_the_preflight_checks() -> None:
 
 def test_node_facts_manifest_grants_what_node_facts_need_in_its_namespace_only() -> None:
     files = ("readonly.yaml", "node-facts.yaml")
-    needed = node_fact_permissions("multus-check", create_namespace=False)
+    needed = pod_permissions("multus-check", create_namespace=False)
     assert [str(p) for p in needed if not _grants(files, p.verb, p.resource, p.namespace, p.name)] == []
     assert not _grants(files, "create", "pods", "default")
     assert not _grants(files, "create", "namespaces", None)

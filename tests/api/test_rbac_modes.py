@@ -1,7 +1,8 @@
 """RBAC that matches every mode: each documented mode, recorded under exactly its shipped manifests.
 
 `recorded_modes` (conftest.py, tests/api/modes.py) runs through the command line: a live run with
-node facts and sample pods; `--no-node-facts`; the opt-in `--cidr-probe-namespace`; `snapshot`
+node facts and sample pods; `--no-node-facts`; `node --nad` (its cluster read); the opt-in
+`--cidr-probe-namespace`; `snapshot`
 with and without node facts; `cleanup` of every namespace and of one; `--fix --yes` for every fix
 scenario and its `undo`; `attach` of a Deployment, StatefulSet and DaemonSet and its undo. Each
 request was authorized by tests/api/rbac.py from the step's manifests (escalation checks
@@ -250,3 +251,65 @@ def test_the_fix_permissions_name_the_verbs_of_every_manifest_role() -> None:
     assert set(roles) == {"multus-check-fix", "multus-check-fix-multus-rbac", "multus-check-attach"}
     assert all(f"`{r}`" in text for r in roles)
     assert FIX == ("readonly.yaml", "node-facts.yaml", "fix.yaml")
+
+
+def test_a_fix_that_creates_objects_asks_first_for_the_delete_its_rollback_would_need(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A create is undone by reading the object and deleting it (the rollback of a later failing step, or
+    `undo`): without `delete` a half-applied fix could not be taken back, so the preflight asks for it."""
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all((RBAC_DIR / "fix.yaml").read_text()) if d]
+    for d in docs:
+        for rule in d.get("rules") or []:
+            rule["verbs"] = [v for v in rule["verbs"] if v != "delete"] or ["get"]
+    trimmed = tmp_path / "fix-without-delete.yaml"
+    trimmed.write_text(yaml.safe_dump_all(docs))
+    with recorded_world(FIXTURES / "plugins-missing", tmp_path / "w") as sc:
+        em: RecordingEmulator = sc.harness.emulator  # type: ignore[assignment]
+        em.namespaces["multus-check"] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "multus-check"}}
+        code, err = _run(em, (*NODE_FACTS, str(trimmed)), [
+            "--kubeconfig", str(sc.harness.kubeconfig), "--no-e2e", "--fix", "--yes", "--report-dir", str(tmp_path / "r"),
+            "--format", "json", "--output", str(tmp_path / "r.json")], capsys)
+        writes = [w for w in _writes(em) if "/namespaces/multus-check/" not in w[1]]
+    line = err.strip().splitlines()[-1]
+    assert code == 2 and writes == [], line
+    assert line.startswith("multus-check: error: missing permissions to apply this plan, so nothing was sent: "), line
+    assert "delete configmaps 'cni-plugins' in namespace kube-system" in line
+    assert "delete daemonsets.apps 'multus-check-cni-plugins' in namespace kube-system" in line
+
+
+def test_another_namespace_under_the_shipped_rbac_stops_saying_how_to_adapt_node_facts_yaml_and_that_works(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """node-facts.yaml grants namespace multus-check only: `--namespace mc-other` stops before creating anything
+    with the exact edit of the file, and the file so edited (by sed, as printed) lets the same run through."""
+    import re
+    import subprocess
+
+    import yaml
+
+    argv = ["--kubeconfig", "KC", "--namespace", "mc-other", "--no-e2e", "--report-dir", str(tmp_path / "r"),
+            "--format", "json", "--output", str(tmp_path / "r.json"), "--timeout", "20"]
+    with recorded_world(FIXTURES / "healthy-k3s", tmp_path / "w") as sc:
+        em: RecordingEmulator = sc.harness.emulator  # type: ignore[assignment]
+        run = [a.replace("KC", str(sc.harness.kubeconfig)) for a in argv]
+        code, err = _run(em, NODE_FACTS, run, capsys)
+        line = err.strip().splitlines()[-1]
+        assert code == 2 and "Traceback" not in err, err
+        assert "namespace mc-other" in line and "(the file grants namespace multus-check)" in line, line
+        sed = re.search(r"(sed .*?) \| kubectl apply -f -", line)
+        assert sed is not None, line
+        adapted = tmp_path / "node-facts-mc-other.yaml"
+        adapted.write_text(subprocess.run(sed.group(1), shell=True, cwd=RBAC_DIR.parents[1], capture_output=True,
+                                          text=True, check=True).stdout)
+        docs = [d for d in yaml.safe_load_all(adapted.read_text()) if d]
+        for ns in (d for d in docs if d["kind"] == "Namespace"):
+            em.namespaces[ns["metadata"]["name"]] = ns
+        assert {d["metadata"].get("namespace") for d in docs if d["kind"] in ("Role", "RoleBinding")} == {"mc-other"}
+        assert all(s["namespace"] == "multus-check-system" for d in docs for s in d.get("subjects") or [])
+
+        code, err = _run(em, ("readonly.yaml", str(adapted)), run, capsys)
+        refused = [(r.method, r.path) for r in em.recorded if r.status == 403]
+        pods = [r.path for r in em.recorded if r.method == "POST" and r.path == "/api/v1/namespaces/mc-other/pods"]
+    assert code in (0, 1) and refused == [], err
+    assert len(pods) == 3, "a collector pod per node ran in mc-other"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from multus_check.collect.live.lifecycle import Run
 from multus_check.errors import Forbidden, Unreachable
 from multus_check.kube import Gateway
+from multus_check.kube.podrun import Run
 from multus_check.kube.resources import CONFIGMAPS, PODS
 from tests.api.harness import EmulatorHarness
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from multus_check.checks.engine import run_checks
 from multus_check.collect.live import collect
 from multus_check.collect.live.options import LiveOptions
-from multus_check.engine import run_checks
+from multus_check.kube.connect import ClusterTarget
 from multus_check.snapshot import SectionState, load_snapshot, write_snapshot
 from tests.realcluster import needs_real_cluster
 
@@ -21,7 +22,7 @@ pytestmark = needs_real_cluster
 
 
 def test_live_diagnosis_of_a_throwaway_cluster_reads_everything_and_leaves_nothing(real_cluster: Path, tmp_path: Path) -> None:
-    snap = collect(LiveOptions(kubeconfig=str(real_cluster), timeout=300, progress=False))
+    snap = collect(LiveOptions(cluster=ClusterTarget(str(real_cluster)), timeout=300, progress=False))
     forbidden = {k: s for k, s in snap.sections.items() if s.state in (SectionState.FORBIDDEN, SectionState.FAILED)}
     assert forbidden == {}
     assert snap.nodes, "node facts from at least one node"

@@ -21,7 +21,7 @@ import yaml
 from multus_check.checks import registry
 from multus_check.collect.host import LISTED_DIRS
 from multus_check.model import Status
-from multus_check.snapshot.model import DirEntry, NodeFacts, Section, SectionState, Snapshot
+from multus_check.snapshot.data import DirEntry, NodeFacts, Section, SectionState, Snapshot
 
 HERE = Path(__file__).resolve().parent
 NADS = HERE / "nads"

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from multus_check.snapshot.model import DirEntry, NodeFacts
+from multus_check.snapshot.data import DirEntry, NodeFacts
 
 PREFIX = "mcn-"
 CNI_PATH = "/usr/lib/cni"

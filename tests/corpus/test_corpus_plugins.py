@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 
 from multus_check.domain.known_failures import match
-from multus_check.lab import daemons, lab
-from multus_check.snapshot.model import NodeFacts
+from multus_check.lab import daemons
+from multus_check.lab import lifecycle as lab
+from multus_check.snapshot.data import NodeFacts
 from tests.corpus import mirror
 from tests.corpus.cases import CHECKS, DISAGREEMENTS, Case, all_cases, nodes_doc, static_fails, verdicts
 from tests.corpus.conftest import SUMMARY

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from multus_check.e2e.podspec import COMPONENT, NETWORKS_ANNOTATION, STATUS_ANNOTATION
+from multus_check.domain.cniconf import NetConf, parse_netconf
+from multus_check.e2e.sample_manifest import COMPONENT, NETWORKS_ANNOTATION, STATUS_ANNOTATION
 from multus_check.lab.config import LabState
 from multus_check.probes import cni, netns
 from tests.api.emulator import ClusterEmulator
@@ -148,7 +149,7 @@ class LabKubelet:
             conf_text = self._node_conf((nad or {}).get("spec", {}).get("config", ""), pod)
             att = cni.Attachment(uuid.uuid4().hex, netns.netns_path(pod_ns), "net1", [str(self.lab.cni_bin)],
                                  run_in_netns=self.lab.node_ns)
-            conf = cni.parse_netconf(conf_text, f"NAD {nad_ns}/{nad_name}")
+            conf = parse_netconf(conf_text, f"NAD {nad_ns}/{nad_name}")
             call = await asyncio.to_thread(self._sandbox, pod_ns, index, att, conf)
             self.timings.setdefault("add", time.monotonic() - t0)
             if not call.ok:
@@ -194,7 +195,7 @@ class LabKubelet:
 
     # -- blocking parts (threads) --------------------------------------------------------------------
 
-    def _sandbox(self, pod_ns: str, index: int, att: cni.Attachment, conf: cni.NetConf) -> cni.CniCall:
+    def _sandbox(self, pod_ns: str, index: int, att: cni.Attachment, conf: NetConf) -> cni.CniCall:
         """eth0 first (the cluster default network), then net1 through the real plugin."""
         # iproute2, not pyroute2: pyroute2's NetNS forks a helper, and forking from this worker
         # thread while the emulator's loop runs elsewhere can deadlock the child
@@ -240,7 +241,7 @@ class LabKubelet:
             return 137, str(exc.stdout or "")
         return out.returncode, out.stdout + out.stderr[-2000:]
 
-    def _teardown(self, pod_ns: str, att: cni.Attachment, conf: cni.NetConf, result: dict[str, Any] | None) -> None:
+    def _teardown(self, pod_ns: str, att: cni.Attachment, conf: NetConf, result: dict[str, Any] | None) -> None:
         cni.delete(att, conf, result)
         _remove_netns(pod_ns)  # also removes a macvlan the plugin leaked after an IPAM failure
 

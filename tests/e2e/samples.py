@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from multus_check.e2e.podspec import Target
-from multus_check.e2e.runner import PodObservation
+from multus_check.e2e.sample_manifest import Target
+from multus_check.e2e.sample_pods import PodObservation
 
 NET1_MAC = "3a:21:36:0d:ee:87"
 DNS_IP, API_IP = "10.43.0.10", "10.43.0.1"

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from multus_check.e2e.options import run_e2e
-from multus_check.e2e.podspec import COMPONENT
+from multus_check.e2e.phase import run_e2e
+from multus_check.e2e.sample_manifest import COMPONENT
 from multus_check.kube import Gateway, load_target
 from multus_check.model import Finding
-from multus_check.snapshot.model import NodeFacts, Section, SectionState, Snapshot
+from multus_check.snapshot.data import NodeFacts, Section, SectionState, Snapshot
 from tests.api.emulator import ClusterEmulator
 from tests.api.harness import EmulatorHarness
 from tests.api.scenario import FAST_RETRIES

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from multus_check.e2e import checks as ids
+from multus_check.checks import e2e as ids
 from multus_check.lab import faults
 from multus_check.lab.config import LabState
 from multus_check.model import Finding, Status
@@ -165,7 +165,7 @@ def test_broken_lab_fails_attach_naming_the_cause(e2e_lab: LabState, tmp_path: P
 
 def test_plain_multus_check_runs_the_e2e_phase_after_the_static_checks(e2e_lab: LabState, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The wiring in cli.py: a live run (no --snapshot) reports the e2e findings next to the static ones;
+    """The wiring in pipeline/diagnosis.py: a live run (no --snapshot) reports the e2e findings next to the static ones;
     a failed gating check skips them with the reason; `--no-e2e` leaves them out without creating a pod."""
     from multus_check.cli import main
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from multus_check.e2e import checks as ids
-from multus_check.e2e.judge import Expectations, judge
-from multus_check.e2e.podspec import Target
-from multus_check.e2e.runner import PodObservation as Observation
+from multus_check.checks import e2e as ids
+from multus_check.e2e.pod_verdicts import Expectations, judge
+from multus_check.e2e.sample_manifest import Target
+from multus_check.e2e.sample_pods import PodObservation as Observation
 from multus_check.model import Finding, Status
 from tests.e2e.samples import API_IP, DNS_IP, NET1_MAC, network_status, observation, probe_output
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from multus_check.e2e.arguments import DEFAULT_PROBE_IMAGE
-from multus_check.e2e.options import run_e2e
+from multus_check.e2e.options import DEFAULT_PROBE_IMAGE
+from multus_check.e2e.phase import run_e2e
 from multus_check.model import Finding, Severity, Status
 from multus_check.snapshot import Snapshot
 from tests.conftest import fixture_snapshot
@@ -61,11 +61,8 @@ def test_probe_image_default_is_pinned_and_node_options_exclude_each_other() -> 
 
 
 def test_e2e_options_fit_the_main_parser_without_clashes() -> None:
-    from multus_check.cli import _add_live_arguments, build_parser
-    from multus_check.e2e.options import add_e2e_arguments
+    from multus_check.commands.diagnose import build_parser
 
-    parser = build_parser()
-    _add_live_arguments(parser)
-    add_e2e_arguments(parser)
+    parser = build_parser()  # every group of the main command: analysis, fix, live cluster, sample pods
     args = parser.parse_args(["--nad", "lan/macvlan-lan", "--all-nodes", "--keep", "--no-e2e"])
     assert args.nad == ["lan/macvlan-lan"] and args.all_nodes and args.keep and args.no_e2e

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from multus_check.collect import netinfo
 from multus_check.e2e import pod_probe
 
 HEADER = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
@@ -17,36 +18,36 @@ SERVICE_ROUTE = "eth0\t00002B0A\t01002A0A\t0003\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
 
 
 def test_proc_route_is_parsed_with_addresses_in_dotted_form() -> None:
-    routes = pod_probe.parse_proc_route(TWO_DEFAULTS)
+    routes = netinfo.parse_proc_route(TWO_DEFAULTS)
     assert routes[0]["dev"] == "net1" and routes[0]["gateway"] == "192.168.77.1" and routes[0]["prefixlen"] == 0
     assert routes[2]["dst"] == "10.42.0.0" and routes[2]["prefixlen"] == 16
 
 
 def test_service_ip_follows_the_first_default_route_when_no_specific_route_exists() -> None:
-    chosen = pod_probe.lookup(pod_probe.parse_proc_route(TWO_DEFAULTS), "10.43.0.10")
+    chosen = netinfo.lookup(netinfo.parse_proc_route(TWO_DEFAULTS), "10.43.0.10")
     assert chosen is not None and chosen["dev"] == "net1" and chosen["gateway"] == "192.168.77.1"
 
 
 def test_a_service_cidr_route_keeps_service_traffic_on_eth0() -> None:
-    chosen = pod_probe.lookup(pod_probe.parse_proc_route(TWO_DEFAULTS + SERVICE_ROUTE), "10.43.0.10")
+    chosen = netinfo.lookup(netinfo.parse_proc_route(TWO_DEFAULTS + SERVICE_ROUTE), "10.43.0.10")
     assert chosen is not None and chosen["dev"] == "eth0" and chosen["prefixlen"] == 16
 
 
 def test_pod_network_uses_the_flannel_route_and_lower_metric_wins() -> None:
-    routes = pod_probe.parse_proc_route(TWO_DEFAULTS)
-    assert (pod_probe.lookup(routes, "10.42.7.9") or {})["dev"] == "eth0"
+    routes = netinfo.parse_proc_route(TWO_DEFAULTS)
+    assert (netinfo.lookup(routes, "10.42.7.9") or {})["dev"] == "eth0"
     metric = HEADER + "net1\t00000000\t014DA8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n" \
         "eth0\t00000000\t01002A0A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-    assert (pod_probe.lookup(pod_probe.parse_proc_route(metric), "10.43.0.10") or {})["dev"] == "eth0"
+    assert (netinfo.lookup(netinfo.parse_proc_route(metric), "10.43.0.10") or {})["dev"] == "eth0"
 
 
 def test_the_kernel_names_loopback_for_a_loopback_address() -> None:
-    choice = pod_probe.kernel_choice("127.0.0.1", pod_probe.all_interfaces())
+    choice = netinfo.kernel_choice("127.0.0.1", netinfo.all_interfaces())
     assert choice["dev"] == "lo" and choice["source"] == "127.0.0.1"
 
 
 def test_a_missing_interface_is_reported_absent_not_invented() -> None:
-    assert pod_probe.interface("nosuchif0") == {"name": "nosuchif0", "present": False}
+    assert netinfo.interface("nosuchif0") == {"name": "nosuchif0", "present": False}
 
 
 def test_exit_code_says_net1_missing_apart_from_no_answer() -> None:

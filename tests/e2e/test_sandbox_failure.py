@@ -11,9 +11,12 @@ pod in the namespace (a message the catalog knows) is not attributed to the samp
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from multus_check.e2e import checks as ids
+import pytest
+
+from multus_check.checks import e2e as ids
 from multus_check.model import Status
 from tests.e2e.sandbox import TIMEOUT, failing_run, multus_forbidden, not_catalogued
 
@@ -44,3 +47,21 @@ def test_a_sandbox_error_the_catalog_does_not_know_is_still_shown_whole_and_at_o
                                    "port refused a second MAC (port-security violation)")
     assert attach.evidence["event_message"] == run.kubelet.messages[pod]
     assert run.pods_left == []
+
+
+def _plugin_with_a_token(namespace: str, pod: str, uid: str) -> str:
+    return (f'[{namespace}/{pod}/{uid}:macvlan-lan]: error adding container to network "macvlan-lan": ipam-plugin '
+            'exec "/opt/cni/bin/ipam-helper --url https://ipam.lan --token=E2ESECRET1" failed: header Authorization: '
+            "Bearer E2ESECRET2 rejected (401)")
+
+
+def test_a_credential_in_the_sample_pods_own_event_is_redacted_like_every_collected_event(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The sample pod's events are read by the e2e runner, not the collector: they get the same redaction
+    before they reach a finding (message, evidence) or the progress lines on stderr."""
+    run = failing_run(tmp_path, _plugin_with_a_token, notify=None)
+    attach = run.findings[ids.ATTACH]
+    shown = json.dumps({"message": attach.message, "evidence": attach.evidence, "remediation": attach.remediation},
+                       default=str) + capsys.readouterr().err
+    assert attach.status is Status.FAIL and "--token=<redacted by multus-check>" in attach.message
+    assert "E2ESECRET" not in shown and "rejected (401)" in attach.message

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from multus_check.e2e.options import add_e2e_arguments, run_e2e
+from multus_check.commands.arguments import add_cluster_arguments, add_e2e_arguments, e2e_options
+from multus_check.e2e.options import E2EOptions
+from multus_check.e2e.phase import run_e2e
 from multus_check.kube import Gateway, load_target
 from multus_check.lab.config import LabState
 from multus_check.model import Finding
-from multus_check.snapshot.model import NodeFacts, Section, SectionState, Snapshot
+from multus_check.snapshot.data import NodeFacts, Section, SectionState, Snapshot
 from tests.api.emulator import ClusterEmulator
 from tests.api.harness import EmulatorHarness
 from tests.api.scenario import FAST_RETRIES
@@ -60,13 +62,17 @@ def snapshot(lab: LabState, nodes: list[str]) -> Snapshot:
     return snap
 
 
-def e2e_args(*argv: str) -> argparse.Namespace:
+def e2e_args(*argv: str) -> E2EOptions:
+    """The e2e options of a main-command run with these arguments (built by the command line's own builder)."""
     p = argparse.ArgumentParser()
     add_e2e_arguments(p)
+    add_cluster_arguments(p)
     p.add_argument("--namespace", default="multus-check")
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("--snapshot")
     p.add_argument("--check", action="append", default=[])
     p.add_argument("--skip", action="append", default=[])
-    return p.parse_args(list(argv))
+    return e2e_options(p.parse_args(list(argv)))
 
 
 @dataclass

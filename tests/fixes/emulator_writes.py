@@ -12,7 +12,13 @@ This subclass serves the writes itself, the way the API server does:
   pass on kmock's naive merge;
 - `deployments`/`statefulsets` (for `attach`) and service accounts and cluster RBAC (for install-multus) are served
   (and can be seeded from a snapshot), and `fail_write()` makes the next real (non-dry-run) write to a path fail,
-  for rollback tests.
+  for rollback tests;
+- what the API server and the workload controllers write after a PUT that changes a workload's pod
+  template (`controller_writes`): `metadata.generation` + 1 (a spec change, any of the three kinds), a
+  DaemonSet's `deprecated.daemonset.template.generation` + 1 in the same write (apps/v1 conversion of
+  spec.templateGeneration), and, as a second write with its own resourceVersion right after the answer,
+  the Deployment controller's `deployment.kubernetes.io/revision` + 1 and `status.observedGeneration`
+  (pkg/controller/deployment: SetDeploymentRevision). So undo meets the object as a real cluster leaves it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from kmock._internal import rendering
 from tests.api.emulator import ClusterEmulator, _status
 
 WRITE_METHODS = ("PUT", "POST", "DELETE", "PATCH")
+WORKLOADS = ("deployments", "daemonsets", "statefulsets")
+TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
+REVISION = "deployment.kubernetes.io/revision"
 #: resources the base emulator does not serve: plural key -> (kind, namespaced)
 EXTRA_RESOURCES = {
     "apps/v1/deployments": ("Deployment", True),
@@ -42,6 +51,8 @@ EXTRA_RESOURCES = {
 @attrs.define(kw_only=True)
 class WriteEmulator(ClusterEmulator):
     write_faults: list[tuple[str, re.Pattern[str], int]] = attrs.field(factory=list)
+    #: play the API server's and the controllers' part after a workload's template changes (see above)
+    controller_writes: bool = True
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -114,14 +125,43 @@ class WriteEmulator(ClusterEmulator):
             new.pop("status", None)
             if "status" in stored:
                 new["status"] = stored["status"]
+            template_changed = self._server_side_fields(plural, stored, new)
             if dry:
                 new["metadata"]["resourceVersion"] = stored["metadata"].get("resourceVersion")
                 return aiohttp.web.json_response(new)
             new["metadata"]["resourceVersion"] = str(next(self._rv))
             obj.create(new)
             raw = obj.raw
+            controlled = self._deployment_controller(obj, raw, stored) if plural == "deployments" and template_changed else None
         await self._buses[request.resource].put({"type": "MODIFIED", "object": raw})
+        if controlled is not None:
+            await self._buses[request.resource].put({"type": "MODIFIED", "object": controlled})
         return aiohttp.web.json_response(raw)
+
+    def _server_side_fields(self, plural: str, stored: dict[str, Any], new: dict[str, Any]) -> bool:
+        """What the API server sets on a workload PUT; whether its pod template changed."""
+        if plural not in WORKLOADS or not self.controller_writes:
+            return False
+        old_spec, new_spec = stored.get("spec") or {}, new.get("spec") or {}
+        meta = new["metadata"]
+        meta["generation"] = int(stored["metadata"].get("generation") or 1) + (old_spec != new_spec)
+        changed = old_spec.get("template") != new_spec.get("template")
+        if plural == "daemonsets":
+            old_gen = int(((stored["metadata"].get("annotations") or {}).get(TEMPLATE_GENERATION)) or 1)
+            meta.setdefault("annotations", {})[TEMPLATE_GENERATION] = str(old_gen + changed)
+        return changed
+
+    def _deployment_controller(self, obj: Any, raw: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+        """The Deployment controller's update after a template change: a new revision (the highest so far + 1,
+        whatever the PUT said), the observed generation."""
+        controlled = copy.deepcopy(raw)
+        annotations = controlled["metadata"].setdefault("annotations", {})
+        highest = max(int(a.get(REVISION) or 0) for a in (annotations, before["metadata"].get("annotations") or {}))
+        annotations[REVISION] = str(highest + 1)
+        controlled["status"] = {**(controlled.get("status") or {}), "observedGeneration": controlled["metadata"]["generation"]}
+        controlled["metadata"]["resourceVersion"] = str(next(self._rv))
+        obj.create(controlled)
+        return dict(obj.raw)
 
     async def _delete(self, request: rendering.Request, dry: bool) -> aiohttp.web.StreamResponse:
         assert request.resource is not None

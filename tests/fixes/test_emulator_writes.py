@@ -95,3 +95,39 @@ def test_injected_write_failure_hits_only_the_next_real_write(env: tuple[WriteEm
         writer.replace({**before, "data": {"k": "two"}}, rv)
     writer.replace({**before, "data": {"k": "two"}}, rv)
     assert writer.get("ConfigMap", "ns", "cfg")["data"] == {"k": "two"}
+
+
+def _deployment(image: str) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ha", "namespace": "ns",
+                                                                         "annotations": {"deployment.kubernetes.io/revision": "1"}},
+            "spec": {"selector": {"matchLabels": {"app": "ha"}}, "template": {
+                "metadata": {"labels": {"app": "ha"}}, "spec": {"containers": [{"name": "ha", "image": image}]}}}}
+
+
+def test_a_template_change_gets_what_the_api_server_and_the_deployment_controller_write(
+        env: tuple[WriteEmulator, Writer]) -> None:
+    """generation + 1 in the answer; then, as its own write, the controller's revision + 1 and observedGeneration."""
+    em, writer = env
+    em.put(_deployment("ha:1"))
+    live = writer.get("Deployment", "ns", "ha")
+    edited = {**live, "spec": _deployment("ha:2")["spec"]}
+    answer = writer.replace(edited, live["metadata"]["resourceVersion"])
+    now = writer.get("Deployment", "ns", "ha")
+    assert answer["metadata"]["generation"] == 2 and answer["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1"}
+    assert now["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "2"}
+    assert now["status"] == {"observedGeneration": 2}
+    assert int(now["metadata"]["resourceVersion"]) > int(answer["metadata"]["resourceVersion"])
+    same = writer.replace({**now, "metadata": {**now["metadata"], "labels": {"a": "b"}}}, now["metadata"]["resourceVersion"])
+    assert same["metadata"]["generation"] == 2 and writer.get("Deployment", "ns", "ha")["metadata"]["annotations"] == {
+        "deployment.kubernetes.io/revision": "2"}, "no template change: no new revision"
+
+
+def test_a_daemonset_template_change_bumps_its_template_generation_in_the_same_write(env: tuple[WriteEmulator, Writer]) -> None:
+    em, writer = env
+    ds = {**_deployment("d:1"), "kind": "DaemonSet"}
+    ds["metadata"] = {"name": "d", "namespace": "ns", "annotations": {"deprecated.daemonset.template.generation": "3"}}
+    em.put(ds)
+    live = writer.get("DaemonSet", "ns", "d")
+    answer = writer.replace({**live, "spec": _deployment("d:2")["spec"]}, live["metadata"]["resourceVersion"])
+    assert answer["metadata"]["annotations"] == {"deprecated.daemonset.template.generation": "4"}
+    assert writer.get("DaemonSet", "ns", "d")["metadata"]["resourceVersion"] == answer["metadata"]["resourceVersion"]

@@ -10,8 +10,8 @@ import pytest
 from multus_check.collect.redact import VALUE_MARKER, redact_object
 from multus_check.errors import MultusCheckError
 from multus_check.fixes.apply import live_body
-from multus_check.fixes.fields import changed_paths, comparable, covered, show, stray_fields
-from multus_check.fixes.model import Action, Change, replace
+from multus_check.fixes.fields import changed_paths, comparable, covered, show, stray_fields, took_effect
+from multus_check.fixes.plan import Action, Change, replace
 
 
 def _ds() -> dict[str, Any]:
@@ -92,5 +92,22 @@ def test_an_edit_that_would_write_the_marker_or_an_unplanned_field_is_refused() 
 
 
 def test_a_replace_without_an_edit_cannot_be_built() -> None:
-    with pytest.raises(ValueError, match=r"use fixes\.model\.replace"):
+    with pytest.raises(ValueError, match=r"use fixes\.plan\.replace"):
         Change(Action.REPLACE, {}, "why", before={})
+
+
+def test_a_write_took_effect_when_the_object_holds_it_with_server_defaults_only_inside_what_it_added() -> None:
+    before = {"kind": "DaemonSet", "metadata": {"name": "m", "resourceVersion": "5"},
+              "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "a:1", "terminationMessagePath": "/t"}]}}}}
+    sent = copy.deepcopy(before)
+    sent["spec"]["template"]["spec"]["initContainers"] = [{"name": "clean", "image": "busybox"}]
+    live = copy.deepcopy(sent)
+    live["metadata"].update(resourceVersion="9", generation=2)
+    live["spec"]["template"]["spec"]["initContainers"][0]["terminationMessagePath"] = "/dev/termination-log"
+    assert took_effect(before, sent, live), "a default inside the new init container is the server's"
+    assert not took_effect(before, sent, before), "not applied"
+    someone = copy.deepcopy(live)
+    someone["spec"]["template"]["spec"]["containers"][0]["image"] = "a:2"
+    assert not took_effect(before, sent, someone), "a change outside the plan is someone else's"
+    assert took_effect(None, {"kind": "ConfigMap", "data": {"a": "1"}},
+                       {"kind": "ConfigMap", "metadata": {"uid": "u"}, "data": {"a": "1"}}), "a create: all of it is new"

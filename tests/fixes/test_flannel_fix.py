@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from multus_check.fixes.fields import comparable
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import Action, same_object
+from multus_check.fixes.plan import Action, same_object
 from multus_check.fixes.render import render_plan
 from multus_check.fixes.undo import undo
-from multus_check.fixes.verify import execute, static_findings, statuses
 from multus_check.kube.writes import Writer
 from multus_check.model import Status
+from multus_check.pipeline.fix_run import execute, static_findings, statuses
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import World, variant, world
 
@@ -72,8 +73,8 @@ def test_k3s_cluster_widens_network_goes_from_fail_to_pass_and_undo_restores_exa
         outcome = undo(Journal.load(run.journal.path), w.writer)
         assert outcome.ok and sorted(outcome.restored) == ["ConfigMap kube-flannel/kube-flannel-cfg",
                                                             "DaemonSet kube-flannel/kube-flannel-ds"]
-        for key, obj in original.items():
-            assert same_object(w.stored(*key), obj), key
+        for key, obj in original.items():  # as before, but for what the API server maintains (template generation)
+            assert comparable(w.stored(*key)) == comparable(obj), key
         assert w.stored(*CM)["data"] == original[CM]["data"]  # byte for byte
         assert len(w.fix_writes()) == writes_before_undo + 2
         assert _status_of(w, "cidr.service-routing") is Status.FAIL

@@ -8,12 +8,12 @@ from typing import Any
 
 from multus_check.fixes.install_multus import daemonset, manifest_yaml
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import PlanContext
+from multus_check.fixes.plan import PlanContext
 from multus_check.fixes.registry import FIXES
 from multus_check.fixes.render import render_plan
 from multus_check.fixes.undo import undo
-from multus_check.fixes.verify import execute, static_findings, statuses
 from multus_check.model import Status
+from multus_check.pipeline.fix_run import execute, static_findings, statuses
 from multus_check.snapshot import load_snapshot
 from tests.api.scenario import FIXTURES
 from tests.conftest import ROOT

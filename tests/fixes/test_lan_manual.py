@@ -12,19 +12,20 @@ from typing import Any
 
 import pytest
 
+from multus_check.checks import datapath
 from multus_check.cli import main
-from multus_check.e2e.judge import judge_multicast
-from multus_check.e2e.podspec import Target
-from multus_check.e2e.runner import PodObservation
-from multus_check.fixes.model import PlanContext
+from multus_check.domain.cniconf import parse_netconf
+from multus_check.e2e.pod_verdicts import judge_multicast
+from multus_check.e2e.sample_manifest import Target
+from multus_check.e2e.sample_pods import PodObservation
+from multus_check.fixes.plan import PlanContext
 from multus_check.fixes.registry import FIXES, plan_all
 from multus_check.fixes.render import render_plan
-from multus_check.fixes.verify import static_findings
 from multus_check.model import Finding, Status
-from multus_check.probes import checks as datapath
-from multus_check.probes.cni import CniCall, parse_netconf
-from multus_check.probes.datapath import DatapathObservation, DatapathOptions, MasterState, SocketState
-from multus_check.probes.judge import judge as judge_datapath
+from multus_check.pipeline.fix_run import static_findings
+from multus_check.probes.cni import CniCall
+from multus_check.probes.datapath_probe import DatapathObservation, DatapathOptions, MasterState, SocketState
+from multus_check.probes.datapath_verdicts import judge as judge_datapath
 from multus_check.snapshot import Snapshot, load_snapshot
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import variant, world

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import Action, same_object
+from multus_check.fixes.plan import Action, same_object
 from multus_check.fixes.undo import undo
-from multus_check.fixes.verify import execute, statuses
 from multus_check.model import Status
+from multus_check.pipeline.fix_run import execute, statuses
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import variant, world
 

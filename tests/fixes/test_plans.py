@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 
 from multus_check.fixes.flannel import routed_cni_conf, widened_net_conf
-from multus_check.fixes.model import PlanContext
+from multus_check.fixes.plan import PlanContext
 from multus_check.fixes.registry import FIXES, plan_all
 from multus_check.fixes.render import render_plan
-from multus_check.fixes.verify import static_findings
+from multus_check.pipeline.fix_run import static_findings
 from multus_check.snapshot import Snapshot, load_snapshot
 from tests.api.scenario import FIXTURES
 

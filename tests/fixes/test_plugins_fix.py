@@ -12,12 +12,12 @@ import yaml
 from multus_check.cli import main
 from multus_check.domain import k8s
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.model import Plan, PlanContext
+from multus_check.fixes.plan import Plan, PlanContext
 from multus_check.fixes.plugins import config_map, dhcp_daemonsets, manifest_yaml
 from multus_check.fixes.registry import plan_all
 from multus_check.fixes.undo import undo
-from multus_check.fixes.verify import execute, static_findings, statuses
 from multus_check.model import Status
+from multus_check.pipeline.fix_run import execute, static_findings, statuses
 from multus_check.snapshot import DirEntry, Snapshot, load_snapshot
 from tests.api.scenario import FIXTURES
 from tests.conftest import ROOT, fixture_snapshot

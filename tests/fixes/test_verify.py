@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 from pathlib import Path
 
-from multus_check.fixes.flow import run_fix
 from multus_check.fixes.journal import Journal
-from multus_check.fixes.verify import execute
-from multus_check.report.results import EXIT_INCOMPLETE
-from multus_check.run import analyse
+from multus_check.model import EXIT_INCOMPLETE
+from multus_check.pipeline.fix_run import execute, run_fix
+from multus_check.pipeline.options import AnalysisOptions, FixOptions
+from multus_check.pipeline.suites import analyse
+from multus_check.report.options import ReportOptions
 from multus_check.snapshot import Snapshot
 from tests.api.scenario import FIXTURES
 from tests.fixes.world import world
@@ -33,9 +33,8 @@ def test_a_repaired_check_that_cannot_be_evaluated_after_the_fix_is_an_error_not
         assert not run.verified
 
 
-def _args(report: Path) -> argparse.Namespace:
-    return argparse.Namespace(yes=True, fix_only=[], fix_option=[], snapshot=None, report_dir=str(report),
-                              exit_zero=False, fail_on="info")
+def _args(report: Path) -> AnalysisOptions:
+    return AnalysisOptions(report=ReportOptions(report_dir=str(report)), fix=FixOptions(enabled=True, yes=True))
 
 
 def test_a_failed_recollection_is_reported_not_verified_with_exit_code_3_and_the_undo_hint(tmp_path: Path) -> None:

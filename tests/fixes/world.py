@@ -17,12 +17,12 @@ from typing import Any
 import yaml
 
 from multus_check.checks.registry import all_checks
-from multus_check.fixes.model import Plan, PlanContext
+from multus_check.fixes.plan import Plan, PlanContext
 from multus_check.fixes.registry import plan_all
-from multus_check.fixes.verify import static_findings
 from multus_check.kube import Gateway, load_target
 from multus_check.kube.writes import Writer
 from multus_check.model import Finding
+from multus_check.pipeline.fix_run import static_findings
 from multus_check.snapshot import Snapshot
 from tests.api.harness import EmulatorHarness
 from tests.api.hosttree import build_host_tree
@@ -83,9 +83,9 @@ class World:
 
 
 @contextmanager
-def world(snapshot_dir: Path, workdir: Path) -> Iterator[World]:
+def world(snapshot_dir: Path, workdir: Path, emulator: WriteEmulator | None = None) -> Iterator[World]:
     workdir.mkdir(parents=True, exist_ok=True)
-    em = WriteEmulator()
+    em = WriteEmulator() if emulator is None else emulator
     seed(em, snapshot_dir)
     hosts = {d.name: build_host_tree(d) for d in sorted((snapshot_dir / "nodes").iterdir()) if d.is_dir()}
     kubelet = FakeKubelet(em, hosts, workdir, {}, 0.0)
@@ -111,7 +111,7 @@ def check_ids() -> set[str]:
 def comparable_plans(snap: Snapshot, now: str = NOW) -> list[tuple[Any, ...]]:
     """Every fix's plan for a snapshot, comparable across a live collection and a snapshot directory
     (without the metadata the server stamps: resourceVersion, uid, creationTimestamp)."""
-    from multus_check.engine import run_checks
+    from multus_check.checks.engine import run_checks
     from multus_check.fixes.fields import comparable
 
     def obj(o: dict[str, Any] | None) -> Any:

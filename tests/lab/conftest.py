@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from multus_check.lab import config, daemons, lab
+from multus_check.domain.cniconf import parse_netconf
+from multus_check.lab import config, daemons
+from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import LabState
-from multus_check.probes import cni, datapath, netns
-from multus_check.probes.datapath import DatapathObservation
+from multus_check.probes import datapath_probe as datapath
+from multus_check.probes import netns
+from multus_check.probes.datapath_probe import DatapathObservation
 
 MISSING = daemons.missing_prerequisites()
 pytestmark = pytest.mark.lab
@@ -51,7 +54,7 @@ def lab_fixture(name: str) -> Callable[..., Iterator[LabState]]:
 def probe(state: LabState, conf_text: str | None = None, cni_path: list[str] | None = None,
           lan_subnet: str | None = None, probes: tuple[str, ...] = ("mdns", "ssdp")) -> DatapathObservation:
     """Run the data-path probe against a lab node, as `multus-check node` does."""
-    conf = cni.parse_netconf(conf_text or state.nad_config.read_text(), "nad.json")
+    conf = parse_netconf(conf_text or state.nad_config.read_text(), "nad.json")
     opts = datapath.DatapathOptions(conf=conf, cni_path=cni_path or [str(state.cni_bin)], node=f"lab-{state.name}",
                                     node_netns=state.node_ns, pod_netns_prefix=state.pod_ns_prefix,
                                     lan_subnet=lan_subnet or state.subnet, probes=probes)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from multus_check import cli
-from multus_check.lab import config, lab
+from multus_check.lab import config
+from multus_check.lab import lifecycle as lab
 from multus_check.probes import netns
 from tests.lab.conftest import MISSING
 

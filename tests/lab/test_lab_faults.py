@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from multus_check.checks import datapath as c
 from multus_check.lab import faults
 from multus_check.lab.config import LabState
 from multus_check.model import Finding, Status
-from multus_check.probes import checks as c
 from multus_check.probes import netns
-from multus_check.probes.judge import judge
+from multus_check.probes.datapath_verdicts import judge
 from tests.lab.conftest import lab_fixture, probe
 
 pytestmark = pytest.mark.lab

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from multus_check.checks import datapath as c
+from multus_check.domain.cniconf import parse_netconf
 from multus_check.lab.config import SERVICES, SSDP_USN, LabState
 from multus_check.model import Status
-from multus_check.probes import checks as c
 from multus_check.probes import cni, netns, probe_script
-from multus_check.probes.judge import judge
+from multus_check.probes.datapath_verdicts import judge
 from tests.lab.conftest import lab_fixture, probe
 
 pytestmark = pytest.mark.lab
@@ -60,7 +61,7 @@ def test_probe_script_runs_standalone_inside_the_pod_namespace(healthy_lab: LabS
     shutil.copy(Path(probe_script.__file__), script)
     shutil.copy(Path(probe_script.__file__).with_name("probe_ipv6.py"), tmp_path / "probe_ipv6.py")
     pod = f"{healthy_lab.pod_ns_prefix}-script"
-    conf = cni.parse_netconf(healthy_lab.nad_config.read_text(), "nad.json")
+    conf = parse_netconf(healthy_lab.nad_config.read_text(), "nad.json")
     att = cni.Attachment("script-test", netns.netns_path(pod), "net1", [str(healthy_lab.cni_bin)], healthy_lab.node_ns)
     netns.create(pod)
     try:
@@ -114,4 +115,28 @@ def test_node_command_reads_the_nad_from_the_cluster_with_nad_name(
     assert code == 0, statuses
     assert statuses["datapath.attach"] == "pass" and statuses["datapath.lease"] == "pass"
     assert out["source"]["nad"] == "home/macvlan-lan" and "NAD home/macvlan-lan" in out["source"]["description"]
-    assert em.count_calls("GET", "network-attachment-definitions/macvlan-lan") == 1
+    assert em.count_calls("GET", "/namespaces/home/network-attachment-definitions$") == 1
+
+
+def test_node_command_with_credentials_in_the_nad_attaches_with_them_and_writes_none_of_them(
+        healthy_lab: LabState, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real plugins get the NAD config as it is; results.json, junit.xml, --output and --save-snapshot
+    get it redacted (nad.config-valid shows the config as evidence)."""
+    from multus_check import cli
+
+    conf = json.loads(healthy_lab.nad_config.read_text())
+    conf["plugins"][0]["apiKey"] = "LABSECRET1"
+    conf["plugins"][0]["webhook"] = "https://bot:LABSECRET2@hooks.lan/x"
+    nad = tmp_path / "nad.json"
+    nad.write_text(json.dumps(conf, indent=2))
+    code = cli.main(["node", "--nad-config", str(nad), "--cni-bin-dir", str(healthy_lab.cni_bin),
+                     "--node-netns", healthy_lab.node_ns, "--pod-netns-prefix", healthy_lab.pod_ns_prefix,
+                     "--lan-subnet", healthy_lab.subnet, "--node", "labnode", "--no-probe", "--format", "json",
+                     "--output", str(tmp_path / "out.json"), "--report-dir", str(tmp_path / "report"),
+                     "--save-snapshot", str(tmp_path / "snap")])
+    stdout = capsys.readouterr().out
+    statuses = {f["check"]: f["status"] for f in json.loads((tmp_path / "out.json").read_text())["findings"]}
+    assert statuses["datapath.attach"] == "pass" and statuses["nad.config-valid"] == "pass", (code, statuses)
+    written = {p: p.read_text() for p in tmp_path.rglob("*") if p.is_file() and p != nad}
+    assert {p.name for p in written} >= {"out.json", "results.json", "junit.xml", "cluster.yaml"}
+    assert [str(p) for p, text in written.items() if "LABSECRET" in text] == [] and "LABSECRET" not in stdout

@@ -19,10 +19,13 @@ from typing import Any
 
 import pytest
 
-from multus_check.lab import faults, lab, thread
+from multus_check.collect import netinfo
+from multus_check.domain.cniconf import parse_netconf
+from multus_check.lab import faults, thread
+from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import MATTER_PORT, LabState
 from multus_check.probes import cni, netns, probe_script
-from multus_check.probes.datapath import DatapathObservation
+from multus_check.probes.datapath_probe import DatapathObservation
 from tests.lab.conftest import lab_fixture, probe
 
 pytestmark = pytest.mark.lab
@@ -123,11 +126,13 @@ def test_ipv4_results_stay_as_they_were_beside_the_ipv6_observation(
 
 
 def test_standalone_probe_in_a_pod_without_the_package_sees_what_iproute2_sees(ipv6_lab: LabState, tmp_path: Path) -> None:
-    """probe_script.py + probe_ipv6.py copied alone, the package made unimportable (as in a pod)."""
+    """probe_script.py + probe_ipv6.py (+ netinfo.py, the reader they import) copied alone, the package made
+    unimportable (as in a pod)."""
     for name in ("probe_script.py", "probe_ipv6.py"):
         shutil.copy(Path(probe_script.__file__).with_name(name), tmp_path / name)
+    shutil.copy(Path(netinfo.__file__), tmp_path / "netinfo.py")
     pod = f"{ipv6_lab.pod_ns_prefix}-v6script"
-    conf = cni.parse_netconf(ipv6_lab.nad_config.read_text(), "nad.json")
+    conf = parse_netconf(ipv6_lab.nad_config.read_text(), "nad.json")
     att = cni.Attachment("v6-script", netns.netns_path(pod), "net1", [str(ipv6_lab.cni_bin)], ipv6_lab.node_ns)
     runner = ("import runpy, sys; sys.modules['multus_check'] = None; "
               f"sys.argv = [{str(tmp_path / 'probe_script.py')!r}, '--iface', 'net1', '--probe', 'ipv6']; "

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
+from multus_check.checks import datapath as c
+from multus_check.domain.cniconf import parse_netconf
 from multus_check.model import Finding, Status
-from multus_check.probes import checks as c
-from multus_check.probes.cni import CniCall, parse_netconf
-from multus_check.probes.datapath import DatapathObservation, DatapathOptions, MasterState, SocketState
-from multus_check.probes.judge import judge
+from multus_check.probes.cni import CniCall
+from multus_check.probes.datapath_probe import DatapathObservation, DatapathOptions, MasterState, SocketState
+from multus_check.probes.datapath_verdicts import judge
 
 SOCK = "/run/cni/dhcp.sock"
 CONF = parse_netconf('{"cniVersion":"0.3.1","name":"lan","type":"macvlan","master":"eth1","mode":"bridge",'

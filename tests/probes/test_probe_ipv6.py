@@ -11,6 +11,7 @@ from scapy.layers.inet6 import ICMPv6ND_RA, ICMPv6NDOptPrefixInfo, ICMPv6NDOptRo
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
+from multus_check.collect import netinfo
 from multus_check.lab import matter_node
 from multus_check.probes import probe_ipv6 as p6
 from multus_check.probes import probe_script as ps
@@ -67,50 +68,50 @@ def _attr(kind: int, data: bytes) -> bytes:
 def _route(dst: str, plen: int, proto: int, oif: int, table: int = 254, gateway: str | None = None,
            pref: int | None = None, expires_ticks: int = 0) -> bytes:
     head = struct.pack("=BBBBBBBBI", socket.AF_INET6, plen, 0, 0, table, proto, 0, 1, 0)
-    attrs = _attr(p6.RTA_TABLE, struct.pack("=I", table)) + _attr(p6.RTA_OIF, struct.pack("=I", oif))
-    attrs += _attr(p6.RTA_DST, socket.inet_pton(socket.AF_INET6, dst)) + _attr(p6.RTA_PRIORITY, struct.pack("=I", 1024))
+    attrs = _attr(netinfo.RTA_TABLE, struct.pack("=I", table)) + _attr(netinfo.RTA_OIF, struct.pack("=I", oif))
+    attrs += _attr(netinfo.RTA_DST, socket.inet_pton(socket.AF_INET6, dst)) + _attr(netinfo.RTA_PRIORITY, struct.pack("=I", 1024))
     if gateway:
-        attrs += _attr(p6.RTA_GATEWAY, socket.inet_pton(socket.AF_INET6, gateway))
+        attrs += _attr(netinfo.RTA_GATEWAY, socket.inet_pton(socket.AF_INET6, gateway))
     if pref is not None:
-        attrs += _attr(p6.RTA_PREF, bytes([pref]))
-    attrs += _attr(p6.RTA_CACHEINFO, struct.pack("=IIiIIIII", 0, 0, expires_ticks, 0, 0, 0, 0, 0))
+        attrs += _attr(netinfo.RTA_PREF, bytes([pref]))
+    attrs += _attr(netinfo.RTA_CACHEINFO, struct.pack("=IIiIIIII", 0, 0, expires_ticks, 0, 0, 0, 0, 0))
     return head + attrs
 
 
 def test_route_dump_entries_read_like_ip_route_with_protocol_preference_and_expiry() -> None:
     rio = _route("fd74:6872:644d::", 64, 9, oif=3, gateway=ROUTER_LL, pref=1, expires_ticks=179_900)
-    assert p6.parse_route(rio, 3) == {"dst": "fd74:6872:644d::/64", "gateway": ROUTER_LL, "protocol": "ra",
+    assert netinfo.parse_route(rio, 3) == {"dst": "fd74:6872:644d::/64", "gateway": ROUTER_LL, "protocol": "ra",
                                       "metric": 1024, "pref": "high", "expires": 1799}
-    assert p6.parse_route(_route("::", 0, 9, oif=3, gateway=ROUTER_LL), 3)["dst"] == "default"  # type: ignore[index]
+    assert netinfo.parse_route(_route("::", 0, 9, oif=3, gateway=ROUTER_LL), 3)["dst"] == "default"  # type: ignore[index]
 
 
 def test_routes_of_other_interfaces_and_other_tables_are_left_out() -> None:
-    assert p6.parse_route(_route("fd74:6872:644d::", 64, 9, oif=2), 3) is None
-    assert p6.parse_route(_route("fe80::", 128, 2, oif=3, table=255), 3) is None  # the local table
+    assert netinfo.parse_route(_route("fd74:6872:644d::", 64, 9, oif=2), 3) is None
+    assert netinfo.parse_route(_route("fe80::", 128, 2, oif=3, table=255), 3) is None  # the local table
 
 
 def _address(addr: str, plen: int, flags: int, index: int = 3, proto: int | None = None) -> bytes:
     head = struct.pack("=BBBBI", socket.AF_INET6, plen, flags & 0xFF, 0, index)
-    attrs = _attr(p6.IFA_ADDRESS, socket.inet_pton(socket.AF_INET6, addr)) + _attr(p6.IFA_FLAGS, struct.pack("=I", flags))
-    attrs += _attr(p6.IFA_CACHEINFO, struct.pack("=IIII", 14400, 86400, 0, 0))
+    attrs = _attr(netinfo.IFA_ADDRESS, socket.inet_pton(socket.AF_INET6, addr)) + _attr(netinfo.IFA_FLAGS, struct.pack("=I", flags))
+    attrs += _attr(netinfo.IFA_CACHEINFO, struct.pack("=IIII", 14400, 86400, 0, 0))
     if proto is not None:
-        attrs += _attr(p6.IFA_PROTO, bytes([proto]))
+        attrs += _attr(netinfo.IFA_PROTO, bytes([proto]))
     return head + attrs
 
 
 def test_address_dump_entries_say_origin_and_whether_dad_is_still_running() -> None:
-    slaac = p6.parse_address(_address("fd6d:636c:614d:0:fcb2:9ff:fe11:2586", 64, 0x140, proto=2), 3)
+    slaac = netinfo.parse_address(_address("fd6d:636c:614d:0:fcb2:9ff:fe11:2586", 64, 0x140, proto=2), 3)
     assert slaac == {"address": "fd6d:636c:614d:0:fcb2:9ff:fe11:2586", "prefixlen": 64, "scope": "global",
                      "origin": "slaac", "flags": ["tentative", "mngtmpaddr"], "tentative": True, "dadfailed": False,
                      "valid_lft": 86400, "preferred_lft": 14400}
-    old_kernel = p6.parse_address(_address(POD_LL, 64, 0x80), 3)  # older kernels send no IFA_PROTO
+    old_kernel = netinfo.parse_address(_address(POD_LL, 64, 0x80), 3)  # older kernels send no IFA_PROTO
     assert old_kernel is not None and old_kernel["origin"] == "link-local" and old_kernel["scope"] == "link"
-    assert p6.parse_address(_address(POD_LL, 64, 0x80, index=2), 3) is None
+    assert netinfo.parse_address(_address(POD_LL, 64, 0x80, index=2), 3) is None
 
 
 def test_netlink_attributes_stop_at_a_truncated_entry() -> None:
-    payload = b"\0" * 8 + _attr(p6.IFA_ADDRESS, b"\1" * 16) + struct.pack("=HH", 2, 9)
-    assert list(p6.attributes(payload, 8)) == [p6.IFA_ADDRESS]
+    payload = b"\0" * 8 + _attr(netinfo.IFA_ADDRESS, b"\1" * 16) + struct.pack("=HH", 2, 9)
+    assert list(netinfo.attributes(payload, 8)) == [netinfo.IFA_ADDRESS]
 
 
 def test_matter_probe_message_has_the_unsecured_initiator_layout_of_the_spec() -> None:

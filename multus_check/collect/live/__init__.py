@@ -1,22 +1,25 @@
 """Live collection: read a cluster through its API and its nodes' collector pods into a Snapshot.
 
-Integration points for cli.py: `add_live_arguments(parser)` and `collect_cluster(args)`.
-The kubernetes client is imported only when collection starts (lazy attributes below), so that
-`multus-check --help` and offline runs stay fast.
+`collect(LiveOptions, run_id=...)` is the entry point (collect/live/session.py), imported on first
+use, so that the command line can build `LiveOptions` and `multus-check --help` and offline runs
+stay fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from multus_check.collect.live.options import add_live_arguments
+from multus_check.collect.live.options import LiveOptions
 
-__all__ = ["add_live_arguments", "collect", "collect_cluster"]
+if TYPE_CHECKING:
+    from multus_check.collect.live.session import collect
+
+__all__ = ["LiveOptions", "collect"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("collect", "collect_cluster"):
+    if name == "collect":
         from multus_check.collect.live import session
 
-        return getattr(session, name)
+        return session.collect
     raise AttributeError(name)

@@ -16,11 +16,10 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multus_check.collect.redact import redact_object
 from multus_check.errors import ClusterAccessError, Forbidden, NotFound, Unauthorized
-from multus_check.kube import Gateway
 from multus_check.kube.access import Permission
 from multus_check.kube.resources import (
     CONFIGMAPS,
@@ -34,7 +33,10 @@ from multus_check.kube.resources import (
     SERVICECIDRS,
     SERVICES,
 )
-from multus_check.snapshot.model import Section, SectionState
+from multus_check.snapshot.data import Section, SectionState
+
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway
 
 log = logging.getLogger(__name__)
 

@@ -62,18 +62,18 @@ def unmask_created_mounts(doc: dict[str, Any], root: str, mounts: list[str], now
 
 
 def _fill_ip_without_iproute2(doc: dict[str, Any], root: str) -> str:
-    """Where links and routes came from: `ip -j`, else sysfs/ioctl//proc (ipfallback.py)."""
+    """Where links and routes came from: `ip -j`, else sysfs/ioctl//proc (collect/netinfo.py)."""
     if doc.get("ip_addr") is not None and doc.get("ip_route") is not None:
         return "ip -j"
     try:
-        from multus_check.collect.live import ipfallback
+        from multus_check.collect import netinfo
     except ImportError:
         return "none"
     used = []
     for key, part in (("ip_addr", "ip-addr.json"), ("ip_route", "ip-route.json")):
         if doc.get(key) is None:
             try:
-                doc[key] = ipfallback.ip_addr(os.path.join(root, "sys/class/net")) if key == "ip_addr" else ipfallback.ip_route()
+                doc[key] = netinfo.ip_addr(os.path.join(root, "sys/class/net")) if key == "ip_addr" else netinfo.ip_route()
             except OSError as exc:
                 doc["unreadable"][part] += f"; fallback failed too: {exc}"
                 continue

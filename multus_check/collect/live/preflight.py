@@ -14,38 +14,24 @@ run, it is skipped (and says so in `facts.serviceCIDR.tried`) instead of being r
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from multus_check.collect.live.api import READ_PERMISSIONS
-from multus_check.errors import ClusterAccessError, Forbidden, NotFound
-from multus_check.kube import Gateway
+from multus_check.errors import Forbidden
 from multus_check.kube.access import Permission, allowed
-from multus_check.kube.resources import CONFIGMAPS, NAMESPACES, PODS, SERVICES
+from multus_check.kube.podrun import namespace_exists, node_facts_manifest, run_permissions
+from multus_check.kube.resources import SERVICES
+
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway
 
 log = logging.getLogger(__name__)
 
-__all__ = ["READS", "Permission", "PreflightResult", "node_fact_permissions", "preflight", "probe_permission",
-           "run_permissions"]
+__all__ = ["READS", "Permission", "PreflightResult", "preflight", "probe_permission"]
 
 #: every read api.py makes (READ_PERMISSIONS says which read needs which)
 READS = tuple(p for needs in READ_PERMISSIONS.values() for p in needs)
-
-
-def node_fact_permissions(namespace: str, create_namespace: bool) -> tuple[Permission, ...]:
-    """What the collector pods (and the sample pods after them) need in the run's namespace."""
-    needed = [
-        Permission("get", NAMESPACES, name=namespace),
-        Permission("create", CONFIGMAPS, namespace),
-        Permission("deletecollection", CONFIGMAPS, namespace),
-        Permission("create", PODS, namespace),
-        Permission("list", PODS, namespace),
-        Permission("deletecollection", PODS, namespace),
-        Permission("get", "pods/log", namespace),
-    ]
-    if create_namespace:
-        needed += [Permission("create", NAMESPACES), Permission("delete", NAMESPACES, name=namespace)]
-    return tuple(needed)
 
 
 def probe_permission(namespace: str) -> Permission:
@@ -75,9 +61,9 @@ def preflight(gw: Gateway, node_facts: bool, namespace: str, probe_namespace: st
             answers, exists = dict(zip(wanted, allowed(gw, wanted), strict=True)), None
     except Forbidden as exc:
         log.warning("cannot check permissions up front (%s); continuing, forbidden reads will be reported", exc)
-        return PreflightResult(False, namespace_exists=_namespace_exists(gw, namespace) if node_facts else None)
+        return PreflightResult(False, namespace_exists=namespace_exists(gw, namespace) if node_facts else None)
     missing = [p for p, ok in answers.items() if not ok]
-    _stop_if_node_facts_impossible([p for p in missing if p not in READS and p != probe])
+    _stop_if_node_facts_impossible([p for p in missing if p not in READS and p != probe], namespace)
     optional = tuple(p for p in missing if p in READS or p == probe)
     if optional:
         log.warning(
@@ -89,35 +75,10 @@ def preflight(gw: Gateway, node_facts: bool, namespace: str, probe_namespace: st
                            None if probe is None else answers[probe])
 
 
-def run_permissions(gw: Gateway, namespace: str, extra: Sequence[Permission] = ()) -> tuple[dict[Permission, bool], bool | None]:
-    """Reviews of what a run with pods in `namespace` needs (plus `extra`), and whether the namespace exists.
-
-    Creating (and removing) the namespace is asked for only when it may not exist. Raises Forbidden
-    when reviews cannot be asked at all.
-    """
-    wanted = [*extra, *node_fact_permissions(namespace, create_namespace=False)]
-    answers = dict(zip(wanted, allowed(gw, wanted), strict=True))
-    exists = _namespace_exists(gw, namespace) if answers[Permission("get", NAMESPACES, name=namespace)] else None
-    if exists is not True:  # it may have to be created (and then removed) by the run
-        more = [p for p in node_fact_permissions(namespace, create_namespace=True) if p not in answers]
-        answers.update(zip(more, allowed(gw, more), strict=True))
-    return answers, exists
-
-
-def _stop_if_node_facts_impossible(fatal: list[Permission]) -> None:
+def _stop_if_node_facts_impossible(fatal: list[Permission], namespace: str) -> None:
     if fatal:
         raise Forbidden(
             "missing permissions for node facts: " + "; ".join(map(str, fatal))
-            + ". Apply fixtures/rbac/node-facts.yaml, or run with --no-node-facts for an API-only diagnosis.",
+            + f". Apply {node_facts_manifest(namespace)}; or run with --no-node-facts for an API-only diagnosis.",
             verb=fatal[0].verb, resource=fatal[0].rbac_resource,
         )
-
-
-def _namespace_exists(gw: Gateway, namespace: str) -> bool | None:
-    try:
-        gw.get(NAMESPACES, None, namespace)
-    except NotFound:
-        return False
-    except ClusterAccessError:
-        return None  # cannot tell (e.g. no `get namespaces`): assume it may need creating
-    return True

@@ -15,11 +15,13 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multus_check.errors import ClusterAccessError, Forbidden, Invalid
-from multus_check.kube import Gateway
 from multus_check.kube.resources import SERVICES
+
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway
 
 PROBE_IP = "1.1.1.1"
 PROBE_NAME = "multus-check-cidr-probe"

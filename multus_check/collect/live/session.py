@@ -9,29 +9,28 @@ record how (the dry-run probe only where it is granted).
 
 from __future__ import annotations
 
-import argparse
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multus_check import signals
 from multus_check.collect.live.api import ApiReadout, read_api_objects
 from multus_check.collect.live.bundle import BundleError, build_bundle
-from multus_check.collect.live.lifecycle import Run, finish
-from multus_check.collect.live.nodefacts import NodeFactsCollector
+from multus_check.collect.live.collector_manifest import configmap_manifest
+from multus_check.collect.live.collector_pods import NodeFactsCollector
 from multus_check.collect.live.options import LiveOptions
 from multus_check.collect.live.preflight import PreflightResult, preflight
 from multus_check.collect.live.progress import Progress
 from multus_check.collect.live.servicecidr import discover_service_cidr
-from multus_check.kube import Gateway, RetryPolicy, load_target
-from multus_check.snapshot.model import FORMAT, Section, SectionState, Snapshot
+from multus_check.kube import connect
+from multus_check.kube.podrun import Run, finish
+from multus_check.model import new_run_id
+from multus_check.snapshot.data import FORMAT, Section, SectionState, Snapshot
+
+if TYPE_CHECKING:
+    from multus_check.kube import Gateway, RetryPolicy
 
 log = logging.getLogger(__name__)
-
-
-def collect_cluster(args: argparse.Namespace) -> Snapshot:
-    """Collect the cluster of the chosen kubeconfig context into a Snapshot."""
-    return collect(LiveOptions.from_args(args))
 
 
 def collect(
@@ -40,9 +39,11 @@ def collect(
     policy: RetryPolicy | None = None,
     poll_interval: float = 0.25,
     gateway: Gateway | None = None,
+    run_id: str | None = None,
 ) -> Snapshot:
+    """`run_id`: the run's one id (its collector pods and ConfigMap carry it); a new one if not given."""
     progress = progress or Progress(enabled=opts.progress is not False)
-    gw = gateway or Gateway(load_target(opts.kubeconfig, opts.context), policy, pool_size=min(opts.concurrency, 32))
+    gw = gateway or connect(opts.cluster, policy, pool_size=min(opts.concurrency, 32))
     progress.step(f"connecting to {gw.target.description}")
     version = gw.server_version()
     checked = preflight(gw, opts.node_facts, opts.namespace, opts.probe_namespace)
@@ -51,7 +52,7 @@ def collect(
     snap = _snapshot(gw, version, readout)
     run: Run | None = None
     if opts.node_facts:
-        run = Run(gw, opts.namespace)
+        run = Run(gw, opts.namespace, run_id or new_run_id())
         with signals.handled(), signals.tracking(run.left_behind):
             try:
                 _node_facts(gw, opts, run, checked.namespace_exists, readout, snap, progress, poll_interval)
@@ -105,9 +106,9 @@ def _node_facts(
             snap.sections[f"node/{name}"] = Section(SectionState.FAILED, str(exc))
         return
     progress.step(f"starting collector pods on {len(nodes)} nodes (image {opts.collector_image})")
-    run.setup(bundle, namespace_exists)
+    run.setup(configmap_manifest(run.namespace, run.run_id, bundle), namespace_exists)
     collector = NodeFactsCollector(
-        gw, run, bundle, opts.collector_image, opts.timeout, opts.concurrency,
+        run, bundle, opts.collector_image, opts.timeout, opts.concurrency,
         on_progress=progress.nodes, poll_interval=poll_interval,
     )
     for name, outcome in collector.collect(nodes).items():

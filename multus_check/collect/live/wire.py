@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from multus_check.collect.live.pod_entry import BEGIN, END
-from multus_check.snapshot.model import DirEntry, NodeFacts
+from multus_check.snapshot.data import DirEntry, NodeFacts
 
 
 class CollectorOutputError(Exception):
