@@ -69,6 +69,8 @@ def judge(v6: Mapping[str, Any] | None, iface: str, ipv4_mdns: Mapping[str, Any]
           ids: tuple[str, str, str]) -> dict[str, Verdict]:
     """Verdicts for (ipv6, thread-routes, matter), keyed by the path's check ids `ids` (in that order)."""
     first = ipv6_verdict(v6, iface)
+    if first.reason == COULD_NOT:  # could not look is an error on all three, not "not reached"
+        return dict.fromkeys(ids, first)
     if first.status not in (Status.PASS, Status.WARN) or v6 is None:
         why = f"Not reached: {ids[0]} did not pass ({first.reason})."
         return {ids[0]: first, ids[1]: Verdict(Status.SKIP, NOT_REACHED, why),

@@ -11,7 +11,9 @@ the pod's own command (no exec, no kubectl) and reports what the pod itself sees
   socket is connected to the IP (no packet is sent) and the source address the kernel picked
   names the egress interface; the matching /proc/net/route line corroborates it;
 - whether a cluster name resolves through the pod's resolv.conf (bounded in time);
-- the mDNS and SSDP probes of `probe_script.py` (shipped beside this file) on net1;
+- the mDNS and SSDP probes of `probe_script.py` (shipped beside this file) on net1, and its IPv6
+  half (`probe_ipv6.py`: net1's IPv6 sysctls, addresses and routes, a Router Solicitation, mDNS on
+  ff02::fb for Matter, a Matter round trip), plus eth0's IPv6 routes;
 - with `--peer-index`/`--peers` (one sample pod per node): pod-to-pod multicast. Each pod
   joins 224.0.0.251 on net1 with a plain UDP socket (as Home Assistant or avahi would) and
   sends an mDNS query every half second naming itself and the peers it has heard; it stops
@@ -207,8 +209,16 @@ def multicast(iface: str, timeout: float) -> Json:
         import probe_script  # type: ignore[import-not-found,unused-ignore]  # shipped beside this file
     except Exception as exc:  # scapy or libpcap missing in the image: report it, do not crash
         return {"error": f"the probe could not start (scapy import failed: {type(exc).__name__}: {exc})"}
-    result: Json = probe_script.run_probes(iface, ("mdns", "ssdp"), 1, timeout)
+    result: Json = probe_script.run_probes(iface, ("mdns", "ssdp", "ipv6"), 1, timeout)
     return result
+
+
+def eth0_ipv6_routes() -> list[Json]:
+    """eth0's IPv6 routes: whether net1's RA default route competes with an IPv6 default of the cluster network."""
+    try:
+        return list(netinfo.ipv6_routes(socket.if_nametoindex("eth0")))
+    except OSError:
+        return []
 
 
 def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeout: float,
@@ -225,7 +235,7 @@ def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeo
         peers.start()
     out: Json = {"probe": "multus-check-e2e", "version": 1, "node": os.environ.get("MULTUS_CHECK_NODE"),
                  "interfaces": {iface: net1, "eth0": netinfo.interface("eth0")}, "routes": route_report(ips),
-                 "resolv_conf": resolv_conf()}
+                 "resolv_conf": resolv_conf(), "eth0_ipv6_routes": eth0_ipv6_routes()}
     if net1.get("present") and net1.get("ipv4"):
         out["multicast"] = multicast(iface, timeout)
     else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from multus_check.checks import e2e as ids
+from multus_check.checks import ipv6 as ipv6_rule
 from multus_check.checks import multicast
 from multus_check.checks.base import finding
 from multus_check.domain.known_failures import cause_text
@@ -75,6 +76,7 @@ def judge(observations: list[PodObservation], expect: Expectations) -> list[Find
         for check_id, key in ((ids.MDNS, "mdns"), (ids.SSDP, "ssdp")):
             out.append(judge_multicast(obs, check_id, key) if reached else
                        finding(check_id, Status.SKIP, subject(obs), why))
+        out += judge_ipv6(obs) if reached else [finding(cid, Status.SKIP, subject(obs), why) for cid in IPV6_IDS]
     for ref in dict.fromkeys(o.target.nad_ref for o in observations):
         pods = [(i, o, attached[i]) for i, o in enumerate(observations) if o.target.nad_ref == ref]
         out.append(judge_pod_multicast(ref, pods))
@@ -196,8 +198,40 @@ def judge_service_dns(obs: PodObservation, expect: Expectations) -> Finding:
         return finding(cid, Status.FAIL, subj, f"Inside {obs.pod} Service IPs route via eth0, but "
                        f"{dns.get('name', 'the cluster name')} does not resolve ({dns.get('error', 'not tried')}).",
                        "Check CoreDNS (kube-system) and the pod's resolv.conf.", **ev)
+    competing = _competing_ipv6_default(obs)
+    if competing is not None:
+        return finding(cid, Status.WARN, subj, competing, ipv6_rule.DEFRTR_PATCH, **ev)
     return finding(cid, Status.PASS, subj, f"Inside {obs.pod} the cluster DNS IP and the kubernetes Service IP route "
                    f"via eth0, and {dns.get('name')} resolves to {', '.join(dns.get('addresses') or [])}.", **ev)
+
+
+def _competing_ipv6_default(obs: PodObservation) -> str | None:
+    """The IPv6 twin of a net1 default route: one learned from an RA while eth0 has an IPv6 default too."""
+    out = obs.output or {}
+    net1 = ipv6_rule.ra_default_routes((out.get("multicast") or {}).get("ipv6"))
+    eth0 = [r for r in out.get("eth0_ipv6_routes") or [] if r.get("dst") == "default"]
+    if not net1 or not eth0:
+        return None
+    return (f"Inside {obs.pod} IPv4 Service traffic leaves via eth0, but {IFNAME} learned an IPv6 default route via "
+            f"{net1[0].get('gateway')} from a router's RA (proto ra, net.ipv6.conf.{IFNAME}.accept_ra_defrtr=1) that "
+            f"competes with eth0's IPv6 default route via {eth0[0].get('gateway')}: IPv6 Service and cluster traffic "
+            "can leave via the LAN.")
+
+
+IPV6_IDS = (ids.IPV6, ids.THREAD_ROUTES, ids.MATTER)
+
+
+def judge_ipv6(obs: PodObservation) -> list[Finding]:
+    """e2e.ipv6/thread-routes/matter, by the one IPv6 verdict (checks/ipv6.py) the node path uses too."""
+    subj, mc = subject(obs), (obs.output or {}).get("multicast") or {}
+    if mc.get("error") or not isinstance(mc.get("ipv6"), dict):
+        why = mc.get("error") or "no IPv6 result (a probe image older than this multus-check?)"
+        return [finding(cid, Status.ERROR, subj, f"The IPv6 probe in {obs.pod} could not run: {why}.",
+                        "Use a --probe-image with python3 and scapy (fixtures/probe-image/Dockerfile).")
+                for cid in IPV6_IDS]
+    verdicts = ipv6_rule.judge(mc["ipv6"], IFNAME, mc.get("mdns"), IPV6_IDS)
+    return [finding(cid, v.status, subj, f"Inside {obs.pod}: {v.message}", v.remediation, **v.evidence)
+            for cid, v in verdicts.items()]
 
 
 def judge_multicast(obs: PodObservation, check_id: str, key: str) -> Finding:
