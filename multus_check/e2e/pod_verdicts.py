@@ -303,19 +303,20 @@ def judge_pod_multicast(ref: str, pods: list[tuple[int, PodObservation, bool]]) 
     if len(reached) < 2:
         return finding(cid, Status.SKIP, subj, f"Not reached: fewer than two sample pods of NAD {ref} attached "
                        f"({ids.ATTACH} did not pass on {', '.join(unreached)}).", unreached=unreached)
-    matrix = {_node(s): {_node(r): _pair(s, r) for _, r in reached if r is not s} for _, s in reached}
-    cells = [c for row in matrix.values() for c in row.values()]
-    ev: dict[str, Any] = {"matrix": matrix, "unreached": unreached}
-    table = _matrix_text(matrix)
+    matrix, matrix6 = _matrix(reached, "peers"), _matrix(reached, "peers6")
+    cells = [c for m in (matrix, matrix6) for row in m.values() for c in row.values()]
+    ev: dict[str, Any] = {"matrix": matrix, "matrix_ipv6": matrix6, "unreached": unreached}
+    table = f"  IPv4, 224.0.0.251:\n{_matrix_text(matrix)}\n  IPv6, ff02::fb:\n{_matrix_text(matrix6)}"
     tail = f" Not reached: {', '.join(unreached)}." if unreached else ""
-    missed = [f"{s} -> {r}" for s, row in matrix.items() for r, c in row.items() if c == "missed"]
+    missed = [f"{s} -> {r}{label}" for m, label in ((matrix, ""), (matrix6, " (IPv6)"))
+              for s, row in m.items() for r, c in row.items() if c == "missed"]
     if missed:
         return finding(cid, Status.FAIL, subj, f"Multicast on net1 of NAD {ref} does not get from pod to pod across "
                        f"nodes: {', '.join(missed)} never heard (rows send, columns receive):\n{table}{tail}",
                        POD_MULTICAST_REMEDIATION, **ev)
     if all(c == "heard" for c in cells):
         return finding(cid, Status.PASS, subj, f"Sample pods of NAD {ref} on {len(reached)} nodes hear each other's "
-                       f"mDNS multicast on net1 (rows send, columns receive):\n{table}{tail}", **ev)
+                       f"mDNS multicast on net1, IPv4 and IPv6 (rows send, columns receive):\n{table}{tail}", **ev)
     return finding(cid, Status.ERROR, subj, f"Could not measure multicast between every pair of sample pods of NAD "
                    f"{ref} (? = their listening windows did not overlap, err = the pod's beacon failed):\n{table}{tail}",
                    "Raise --e2e-peer-window when the sample pods start far apart (slow image pulls), or pre-pull "
@@ -326,8 +327,15 @@ def _node(obs: PodObservation) -> str:
     return obs.node or obs.target.node or obs.pod
 
 
-def _pair(sender: PodObservation, receiver: PodObservation) -> str:
-    s, r = (sender.output or {})["peers"], (receiver.output or {})["peers"]
+def _matrix(reached: list[tuple[int, PodObservation]], key: str) -> dict[str, dict[str, str]]:
+    """Sender by receiver for the beacons under `key` (peers: IPv4, peers6: IPv6)."""
+    return {_node(s): {_node(r): _pair(s, r, key) for _, r in reached if r is not s} for _, s in reached}
+
+
+def _pair(sender: PodObservation, receiver: PodObservation, key: str = "peers") -> str:
+    s, r = (sender.output or {}).get(key), (receiver.output or {}).get(key)
+    if not isinstance(s, dict) or not isinstance(r, dict):
+        return "not measured"  # a probe that predates IPv6 beacons
     if r.get("error") and not r.get("heard"):
         return "error"
     if str(s.get("index")) in (r.get("heard") or {}):

@@ -100,10 +100,11 @@ def test_all_nodes_pods_hear_each_other_and_the_matrix_is_shown(e2e_lab: LabStat
         assert world.kubelet.errors == []
         pods_left = world.emulator.live("v1/pods")
     per_pod = [f for f in findings if f.check != ids.POD_MULTICAST]
-    assert len(per_pod) == 5 * 3 and all(f.status is Status.PASS for f in per_pod), per_pod
+    assert len(per_pod) == len(ids.PER_POD_CHECKS) * 3 and all(f.status is Status.PASS for f in per_pod), per_pod
     (matrix,) = [f for f in findings if f.check == ids.POD_MULTICAST]
     assert matrix.status is Status.PASS, matrix.message
     assert matrix.evidence["matrix"] == {s: {r: "heard" for r in THREE if r != s} for s in THREE}
+    assert matrix.evidence["matrix_ipv6"] == matrix.evidence["matrix"], "ff02::fb between the pods too"
     assert all(n in matrix.message for n in THREE)
     no_leftovers(e2e_lab, pods_left)
 
