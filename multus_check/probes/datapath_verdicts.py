@@ -227,7 +227,7 @@ def _ipv6(v: _Verdicts) -> None:
     ids = (c.IPV6, c.THREAD_ROUTES, c.MATTER)
     if "ipv6" not in v.obs.options.probes:
         for cid in ids:
-            v.set(cid, Status.SKIP, "The IPv6 probe was not requested (--no-probe).")
+            v.set(cid, Status.SKIP, "The IPv6 probe was not requested (--no-probe).")  # or every IPv6 check --skip'ped
         return
     if v.obs.probe_error or v.obs.probe is None:
         for cid in ids:
