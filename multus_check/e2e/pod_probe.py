@@ -254,13 +254,17 @@ def start_peers(iface: str, net1: Json, peer: tuple[str, int, list[int], float])
 # ---------------------------------------------------------------- main
 
 
-def multicast(iface: str, timeout: float) -> Json:
+#: what the pod probe asks probe_script for (bench/bench_pod_ipv6.py measures it without "ipv6")
+PROBES = ("mdns", "ssdp", "ipv6")
+
+
+def multicast(iface: str, timeout: float, kinds: Sequence[str] = PROBES) -> Json:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
         import probe_script  # type: ignore[import-not-found,unused-ignore]  # shipped beside this file
     except Exception as exc:  # scapy or libpcap missing in the image: report it, do not crash
         return {"error": f"the probe could not start (scapy import failed: {type(exc).__name__}: {exc})"}
-    result: Json = probe_script.run_probes(iface, ("mdns", "ssdp", "ipv6"), 1, timeout)
+    result: Json = probe_script.run_probes(iface, tuple(kinds), 1, timeout)
     return result
 
 
@@ -273,7 +277,7 @@ def eth0_ipv6_routes() -> list[Json]:
 
 
 def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeout: float,
-            peer: tuple[str, int, list[int], float] | None = None) -> Json:
+            peer: tuple[str, int, list[int], float] | None = None, kinds: Sequence[str] = PROBES) -> Json:
     """`peer`: (group, own index, peer indices, window seconds) for the pod-to-pod phase."""
     t0 = time.monotonic()
     resolution = Resolution(name) if name else None
@@ -285,7 +289,7 @@ def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeo
                  "interfaces": {iface: net1, "eth0": netinfo.interface("eth0")}, "routes": route_report(ips),
                  "resolv_conf": resolv_conf(), "eth0_ipv6_routes": eth0_ipv6_routes()}
     if net1.get("present") and net1.get("ipv4"):
-        out["multicast"] = multicast(iface, timeout)
+        out["multicast"] = multicast(iface, timeout, kinds)
     else:
         out["multicast"] = {"error": f"{iface} is missing or has no IPv4 address; nothing was sent"}
     if resolution is not None:
