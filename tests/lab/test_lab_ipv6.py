@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
+from multus_check.checks import datapath as dp
 from multus_check.collect import netinfo
 from multus_check.domain.cniconf import parse_netconf
 from multus_check.lab import faults, thread
 from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import MATTER_PORT, LabState
-from multus_check.probes import cni, netns, probe_script
-from multus_check.checks import datapath as dp
 from multus_check.model import Finding, Status
+from multus_check.probes import cni, netns, probe_script
 from multus_check.probes.datapath_probe import DatapathObservation
 from multus_check.probes.datapath_verdicts import judge
 from tests.lab.conftest import lab_fixture, probe
