@@ -210,8 +210,7 @@ def thread_routes_verdict(v6: Mapping[str, Any], iface: str) -> Verdict:
     before = list(v6.get("routes_before_rs") or [])
     late = [r["prefix"] for r in rios if _route_for(before, r["prefix"]) is None]
     ev["appeared_after_rs"] = late
-    said = "; ".join(f"{r['prefix']} via {_route_for(routes, r['prefix']).get('gateway')}"  # type: ignore[union-attr]
-                     for r in rios)
+    said = "; ".join(f"{r['prefix']} via {(_route_for(routes, r['prefix']) or {}).get('gateway')}" for r in rios)
     if late:
         return Verdict(Status.PASS, LATE, f"The Thread route(s) a border router advertises (RIO) are installed on "
                        f"{iface} (proto ra): {said}. {', '.join(late)} appeared only after the probe's Router "
