@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from multus_check.checks.e2e import PER_POD_CHECKS
 from multus_check.lab import daemons
 from multus_check.lab import lifecycle as lab
 from multus_check.model import Status
@@ -33,7 +34,7 @@ def one(state: lab.config.LabState, nodes: list[str], *argv: str) -> tuple[float
     # e2e.pod-multicast is skipped with one node (it needs two) and must pass with three
     expected = Status.PASS if len(nodes) > 1 else Status.SKIP
     ok = (all(f.status is (expected if f.check == "e2e.pod-multicast" else Status.PASS) for f in findings)
-          and len(findings) == 5 * len(nodes) + 1)
+          and len(findings) == len(PER_POD_CHECKS) * len(nodes) + 1)
     return seconds, ("all pass" if ok else f"NOT all pass: {verdicts}")
 
 

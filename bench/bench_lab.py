@@ -65,7 +65,7 @@ def one_lab(i: int, name: str, probes: int, variants: tuple[bool, ...]) -> list[
     rows: list[dict[str, object]] = []
     try:
         for j in range(1, probes + 1):
-            for ipv6 in variants:
+            for ipv6 in variants if i % 2 else variants[::-1]:  # alternate which variant comes first
                 rows.append({"lab": i, "probe": j, "up_ms": up_ms if not rows else "", **node_probe(state, ipv6),
                              "down_ms": ""})
     finally:
@@ -107,12 +107,17 @@ def main() -> int:
 def _summary(rows: list[dict[str, Any]]) -> None:
     ups = [float(r["up_ms"]) for r in rows if isinstance(r["up_ms"], float)]
     print(f"lab up: median {statistics.median(ups):.0f} ms (min {min(ups):.0f}, max {max(ups):.0f})")
-    with_v6 = [float(r["probe_ms"]) for r in rows if r["ipv6"] == "yes"]
-    without = [float(r["probe_ms"]) for r in rows if r["ipv6"] == "no"]
-    if with_v6 and without:
-        added = statistics.median(with_v6) - statistics.median(without)
-        print(f"probe phase: median {statistics.median(without):.0f} ms without IPv6, {statistics.median(with_v6):.0f} ms "
-              f"with; the IPv6 observations add {added:.0f} ms (max with: {max(with_v6):.0f} ms)")
+    # the first probe after `lab up` pays avahi's start-up (a resent mDNS query) and the DHCP daemon's first retry:
+    # the comparison uses the probes after it when there are any
+    settled = [r for r in rows if r["probe"] != 1] or rows
+    for key, label in (("probe_ms", "probe phase"), ("node_total_ms", "node data path (ADD + probes + DEL)")):
+        with_v6 = [float(r[key]) for r in settled if r["ipv6"] == "yes"]
+        without = [float(r[key]) for r in settled if r["ipv6"] == "no"]
+        if with_v6 and without:
+            added = statistics.median(with_v6) - statistics.median(without)
+            print(f"{label}: median {statistics.median(without):.0f} ms without IPv6, {statistics.median(with_v6):.0f} ms "
+                  f"with (node's default); the IPv6 observations add {added:.0f} ms (max with: {max(with_v6):.0f} ms; "
+                  f"{len(settled)} probes after the first of each lab; target < 2000 ms)")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ LEASE = active_check(
 ROUTES = active_check(
     "datapath.routes", "the routes the IPAM installed", Severity.MEDIUM, "node",
     "The dhcp IPAM installs a default route via the DHCP router (option 3); in a Multus pod that is a "
-    "second default route, prepended before eth0's (flannel-k3s.md §3.3).")
+    "second default route, prepended before eth0's (flannel-k3s.md §3.3). Its IPv6 twin: an IPv6 default route "
+    "net1 learns from an RA (`proto ra`, `accept_ra_defrtr=1`) competes with eth0's in a dual-stack cluster; "
+    "the warning names the tuning patch `net.ipv6.conf.IFNAME.accept_ra_defrtr=0`.")
 
 MDNS = active_check(
     "datapath.mdns", "mDNS queries from net1 get multicast answers", Severity.HIGH, "node",
@@ -50,10 +52,34 @@ SSDP = active_check(
     "M-SEARCH ssdp:all to 239.255.255.250:1900; replies are unicast, so an answer also proves the query's "
     "multicast left the node.")
 
+IPV6 = active_check(
+    "datapath.ipv6", "net1 has IPv6: a link-local and, when the LAN advertises a prefix, a SLAAC address",
+    Severity.HIGH, "node",
+    "Matter is IPv6 only. Reads net1's IPv6 sysctls and addresses and sends a Router Solicitation: IPv6 must be "
+    "on (`disable_ipv6=1` fails naming the sysctl), the link-local usable, and every prefix an RA advertises for "
+    "SLAAC must give an address (else the blocking sysctl is named). Judged by the one IPv6 verdict "
+    "(checks/ipv6.py) that e2e.ipv6 uses too (matter-thread-ipv6.md).")
+
+THREAD_ROUTES = active_check(
+    "datapath.thread-routes", "the routes Thread border routers advertise (RIO) are installed on net1",
+    Severity.HIGH, "node",
+    "Thread devices sit behind border routers that announce the mesh prefix as a Route Information Option "
+    "(RFC 4191) in their RAs. A fresh pod namespace has `accept_ra_rt_info_max_plen=0`, so the kernel ignores "
+    "the route: RIO seen and no route fails naming the sysctl, its value and the NAD's tuning patch. No RIO at "
+    "all is no fault of the pod (skip; warn when net1 would ignore one). A route that appears only after the "
+    "probe's own Router Solicitation passes with a note: a new pod gets it with the next periodic RA.")
+
+MATTER = active_check(
+    "datapath.matter", "Matter devices are discovered over IPv6 mDNS and answer a round trip", Severity.HIGH, "node",
+    "PTR queries for `_matter._tcp`, `_matterc._udp` and `_meshcop._udp` on ff02::fb (QM, then QU), then one "
+    "unsecured reliable Matter message (test vendor) to a discovered node, which acks it, across the Thread route "
+    "when the node is a Thread device. IPv6 mDNS silent while IPv4 mDNS answers fails as \"IPv6 multicast "
+    "dropped\" (MLD snooping).")
+
 CLEANUP = active_check(
     "datapath.cleanup", "CNI DEL and removal of the throwaway namespace", Severity.LOW, "node",
     "DEL releases the lease; removing the namespace also removes a macvlan link the plugin leaked after "
     "an IPAM failure (netns-lab.md §4).")
 
 #: the layers in the order a pod's attachment goes through them
-LAYERS = (PLUGINS, DHCP_DAEMON, MASTER, ATTACH, LEASE, ROUTES, MDNS, SSDP)
+LAYERS = (PLUGINS, DHCP_DAEMON, MASTER, ATTACH, LEASE, ROUTES, MDNS, SSDP, IPV6, THREAD_ROUTES, MATTER)

@@ -42,6 +42,26 @@ SSDP = active_check(
     "M-SEARCH ssdp:all to 239.255.255.250:1900 from net1; the report lists the responders and devices "
     "(USN, SERVER, LOCATION).")
 
+IPV6 = active_check(
+    "e2e.ipv6", "the pod's net1 has IPv6: a link-local and, when the LAN advertises a prefix, a SLAAC address",
+    Severity.HIGH, "e2e",
+    "The meaning of datapath.ipv6, observed inside the sample pod (probe_ipv6.py: net1's sysctls, addresses, a "
+    "Router Solicitation) and judged by the same IPv6 verdict (checks/ipv6.py).")
+
+THREAD_ROUTES = active_check(
+    "e2e.thread-routes", "the routes Thread border routers advertise (RIO) are installed on the pod's net1",
+    Severity.HIGH, "e2e",
+    "The meaning of datapath.thread-routes inside the sample pod: an RIO seen without a route fails naming "
+    "`accept_ra_rt_info_max_plen`, its value and the NAD's tuning patch; no RIO at all is skipped (warned when "
+    "net1 would ignore one).")
+
+MATTER = active_check(
+    "e2e.matter", "from the pod's net1, Matter devices are discovered over IPv6 mDNS and answer a round trip",
+    Severity.HIGH, "e2e",
+    "The meaning of datapath.matter inside the sample pod: mDNS for `_matter._tcp`/`_matterc._udp`/`_meshcop._udp` "
+    "on ff02::fb and a Matter round trip to a discovered node; IPv6 mDNS silent while IPv4 mDNS answers fails as "
+    "\"IPv6 multicast dropped\".")
+
 POD_MULTICAST = active_check(
     "e2e.pod-multicast", "sample pods on different nodes hear each other's multicast on net1", Severity.HIGH, "e2e",
     "With one sample pod per node (--all-nodes), each pod joins 224.0.0.251 on net1 with a plain UDP "
@@ -50,6 +70,6 @@ POD_MULTICAST = active_check(
     "'missed'. With fewer than two nodes reached it is skipped with the reason.")
 
 #: judged per sample pod (one finding per NAD on a node)
-PER_POD_CHECKS = (ATTACH, LEASE, SERVICE_DNS, MDNS, SSDP)
+PER_POD_CHECKS = (ATTACH, LEASE, SERVICE_DNS, MDNS, SSDP, IPV6, THREAD_ROUTES, MATTER)
 #: every e2e check; e2e.pod-multicast is judged per NAD across the sample pods of several nodes
 E2E_CHECKS = (*PER_POD_CHECKS, POD_MULTICAST)

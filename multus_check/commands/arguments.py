@@ -144,7 +144,7 @@ def add_node_arguments(parser: argparse.ArgumentParser, lab: bool = False) -> No
     g.add_argument("--ifname", default="net1", help="interface name inside the throwaway pod namespace")
     g.add_argument("--trials", type=int, default=1, help="mDNS/SSDP queries per probe; loss is reported")
     g.add_argument("--probe-timeout", type=float, default=2.0, help="seconds to wait for a first answer")
-    g.add_argument("--no-probe", action="store_true", help="attach and check the lease only; no mDNS/SSDP")
+    g.add_argument("--no-probe", action="store_true", help="attach and check the lease only; no mDNS/SSDP/IPv6 (Matter/Thread) probes")
 
 
 # ---------------------------------------------------------------- building the typed options

@@ -11,10 +11,12 @@ the pod's own command (no exec, no kubectl) and reports what the pod itself sees
   socket is connected to the IP (no packet is sent) and the source address the kernel picked
   names the egress interface; the matching /proc/net/route line corroborates it;
 - whether a cluster name resolves through the pod's resolv.conf (bounded in time);
-- the mDNS and SSDP probes of `probe_script.py` (shipped beside this file) on net1;
-- with `--peer-index`/`--peers` (one sample pod per node): pod-to-pod multicast. Each pod
-  joins 224.0.0.251 on net1 with a plain UDP socket (as Home Assistant or avahi would) and
-  sends an mDNS query every half second naming itself and the peers it has heard; it stops
+- the mDNS and SSDP probes of `probe_script.py` (shipped beside this file) on net1, and its IPv6
+  half (`probe_ipv6.py`: net1's IPv6 sysctls, addresses and routes, a Router Solicitation, mDNS on
+  ff02::fb for Matter, a Matter round trip), plus eth0's IPv6 routes;
+- with `--peer-index`/`--peers` (one sample pod per node): pod-to-pod multicast, on IPv4 and
+  IPv6 side by side. Each pod joins 224.0.0.251 and ff02::fb on net1 with plain UDP sockets
+  (as Home Assistant or avahi would) and sends an mDNS query every half second naming itself and the peers it has heard; it stops
   once it heard every peer and every peer said it heard it (plus a short linger), or at
   the window's end. Its wall-clock window is reported so a pair whose windows never
   overlapped is "not measured", never "missed".
@@ -142,6 +144,7 @@ class Peers(threading.Thread):
     def __init__(self, iface_ip: str, group: str, index: int, peers: Sequence[int], window: float) -> None:
         super().__init__(daemon=True)
         self.iface_ip, self.group, self.index, self.window = iface_ip, group, index, window
+        self.destination: tuple[Any, ...] = (MDNS_GROUP, MDNS_PORT)
         self.peers = sorted(set(peers) - {index})
         self.heard: dict[int, Json] = {}
         self.acked: set[int] = set()
@@ -174,69 +177,129 @@ class Peers(threading.Thread):
         t0, linger = time.monotonic(), LINGER_BEACONS
         with self._socket() as s:
             while time.monotonic() - t0 < self.window:
-                s.sendto(encode_query(beacon_name(self.group, self.index, sorted(self.heard))), (MDNS_GROUP, MDNS_PORT))
-                self.result["sent"] += 1
+                self._send(s)
                 self._listen(s, time.monotonic() + BEACON_INTERVAL, t0)
                 if set(self.peers) <= set(self.heard) and set(self.peers) <= self.acked:
                     linger -= 1
                     if linger < 0:
                         return
 
+    def _send(self, s: socket.socket) -> None:
+        s.sendto(encode_query(beacon_name(self.group, self.index, sorted(self.heard))), self.destination)
+        self.result["sent"] += 1
+
     def _listen(self, s: socket.socket, until: float, t0: float) -> None:
         while (left := until - time.monotonic()) > 0:
             s.settimeout(left)
             try:
-                data, (src, _port) = s.recvfrom(9000)
+                data, address = s.recvfrom(9000)
             except TimeoutError:
                 return
             beacon = parse_beacon(data, self.group)
             if beacon is None or beacon[0] == self.index or beacon[0] not in self.peers:
                 continue
             sender, heard = beacon
-            self.heard.setdefault(sender, {"from": src, "first_ms": round((time.monotonic() - t0) * 1000)})
+            self.heard.setdefault(sender, {"from": str(address[0]), "first_ms": round((time.monotonic() - t0) * 1000)})
             if self.index in heard:
                 self.acked.add(sender)
+
+
+MDNS6_GROUP = "ff02::fb"
+
+
+class Peers6(Peers):
+    """The same beacons on ff02::fb (IPv6 link-local multicast, what Matter's mDNS uses), from net1's link-local.
+    A send that fails while the link-local is still tentative (DAD) is counted and retried with the next beacon."""
+
+    def __init__(self, ifindex: int, group: str, index: int, peers: Sequence[int], window: float) -> None:
+        super().__init__("", group, index, peers, window)
+        self.ifindex = ifindex
+        self.destination = (MDNS6_GROUP, MDNS_PORT, 0, ifindex)
+        self.result["send_errors"] = 0
+
+    def _socket(self) -> socket.socket:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind(("::", MDNS_PORT))
+        mreq = socket.inet_pton(socket.AF_INET6, MDNS6_GROUP) + struct.pack("@I", self.ifindex)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+        return s
+
+    def _send(self, s: socket.socket) -> None:
+        try:
+            super()._send(s)
+        except OSError:
+            self.result["send_errors"] += 1
+
+
+def start_peers(iface: str, net1: Json, peer: tuple[str, int, list[int], float]) -> tuple[Peers | None, Peers | None]:
+    """The IPv4 (224.0.0.251) and IPv6 (ff02::fb) beacons, each when net1 has that family."""
+    v4 = Peers(str(net1["ipv4"]), *peer) if net1.get("present") and net1.get("ipv4") else None
+    try:
+        v6: Peers | None = Peers6(socket.if_nametoindex(iface), *peer) if net1.get("present") else None
+    except OSError:
+        v6 = None
+    for p in (v4, v6):
+        if p is not None:
+            p.start()
+    return v4, v6
 
 
 # ---------------------------------------------------------------- main
 
 
-def multicast(iface: str, timeout: float) -> Json:
+#: what the pod probe asks probe_script for (bench/bench_pod_ipv6.py measures it without "ipv6")
+PROBES = ("mdns", "ssdp", "ipv6")
+
+
+def multicast(iface: str, timeout: float, kinds: Sequence[str] = PROBES) -> Json:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
         import probe_script  # type: ignore[import-not-found,unused-ignore]  # shipped beside this file
     except Exception as exc:  # scapy or libpcap missing in the image: report it, do not crash
         return {"error": f"the probe could not start (scapy import failed: {type(exc).__name__}: {exc})"}
-    result: Json = probe_script.run_probes(iface, ("mdns", "ssdp"), 1, timeout)
+    result: Json = probe_script.run_probes(iface, tuple(kinds), 1, timeout)
     return result
 
 
+def eth0_ipv6_routes() -> list[Json]:
+    """eth0's IPv6 routes: whether net1's RA default route competes with an IPv6 default of the cluster network."""
+    try:
+        return list(netinfo.ipv6_routes(socket.if_nametoindex("eth0")))
+    except OSError:
+        return []
+
+
 def collect(iface: str, ips: Sequence[str], name: str, timeout: float, dns_timeout: float,
-            peer: tuple[str, int, list[int], float] | None = None) -> Json:
+            peer: tuple[str, int, list[int], float] | None = None, kinds: Sequence[str] = PROBES) -> Json:
     """`peer`: (group, own index, peer indices, window seconds) for the pod-to-pod phase."""
     t0 = time.monotonic()
     resolution = Resolution(name) if name else None
     if resolution is not None:
         resolution.start()
     net1 = netinfo.interface(iface)
-    peers = None
-    if peer is not None and net1.get("present") and net1.get("ipv4"):
-        peers = Peers(str(net1["ipv4"]), *peer)
-        peers.start()
+    peers, peers6 = start_peers(iface, net1, peer) if peer is not None else (None, None)
     out: Json = {"probe": "multus-check-e2e", "version": 1, "node": os.environ.get("MULTUS_CHECK_NODE"),
                  "interfaces": {iface: net1, "eth0": netinfo.interface("eth0")}, "routes": route_report(ips),
-                 "resolv_conf": resolv_conf()}
+                 "resolv_conf": resolv_conf(), "eth0_ipv6_routes": eth0_ipv6_routes()}
     if net1.get("present") and net1.get("ipv4"):
-        out["multicast"] = multicast(iface, timeout)
+        out["multicast"] = multicast(iface, timeout, kinds)
     else:
         out["multicast"] = {"error": f"{iface} is missing or has no IPv4 address; nothing was sent"}
     if resolution is not None:
         out["dns"] = resolution.outcome(t0 + max(dns_timeout, 0.1))
-    if peers is not None:
-        peers.join(peers.window + 2)
-        out["peers"] = peers.result
-    elif peer is not None:
-        out["peers"] = {"index": peer[1], "group": peer[0], "error": f"{iface} is missing or has no IPv4 address"}
+    for key, beacons, family in (("peers", peers, "IPv4"), ("peers6", peers6, "IPv6")):
+        if beacons is not None:
+            beacons.join(beacons.window + 2)
+            out[key] = beacons.result
+        elif peer is not None:
+            out[key] = {"index": peer[1], "group": peer[0], "error": f"{iface} is missing or has no {family} address"}
     out["seconds"] = round(time.monotonic() - t0, 3)
     return out
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from multus_check.checks import e2e as ids
+from multus_check.checks import ipv6 as ipv6_rule
 from multus_check.checks import multicast
 from multus_check.checks.base import finding
 from multus_check.domain.known_failures import cause_text
@@ -75,6 +76,7 @@ def judge(observations: list[PodObservation], expect: Expectations) -> list[Find
         for check_id, key in ((ids.MDNS, "mdns"), (ids.SSDP, "ssdp")):
             out.append(judge_multicast(obs, check_id, key) if reached else
                        finding(check_id, Status.SKIP, subject(obs), why))
+        out += judge_ipv6(obs) if reached else [finding(cid, Status.SKIP, subject(obs), why) for cid in IPV6_IDS]
     for ref in dict.fromkeys(o.target.nad_ref for o in observations):
         pods = [(i, o, attached[i]) for i, o in enumerate(observations) if o.target.nad_ref == ref]
         out.append(judge_pod_multicast(ref, pods))
@@ -196,8 +198,40 @@ def judge_service_dns(obs: PodObservation, expect: Expectations) -> Finding:
         return finding(cid, Status.FAIL, subj, f"Inside {obs.pod} Service IPs route via eth0, but "
                        f"{dns.get('name', 'the cluster name')} does not resolve ({dns.get('error', 'not tried')}).",
                        "Check CoreDNS (kube-system) and the pod's resolv.conf.", **ev)
+    competing = _competing_ipv6_default(obs)
+    if competing is not None:
+        return finding(cid, Status.WARN, subj, competing, ipv6_rule.DEFRTR_PATCH, **ev)
     return finding(cid, Status.PASS, subj, f"Inside {obs.pod} the cluster DNS IP and the kubernetes Service IP route "
                    f"via eth0, and {dns.get('name')} resolves to {', '.join(dns.get('addresses') or [])}.", **ev)
+
+
+def _competing_ipv6_default(obs: PodObservation) -> str | None:
+    """The IPv6 twin of a net1 default route: one learned from an RA while eth0 has an IPv6 default too."""
+    out = obs.output or {}
+    net1 = ipv6_rule.ra_default_routes((out.get("multicast") or {}).get("ipv6"))
+    eth0 = [r for r in out.get("eth0_ipv6_routes") or [] if r.get("dst") == "default"]
+    if not net1 or not eth0:
+        return None
+    return (f"Inside {obs.pod} IPv4 Service traffic leaves via eth0, but {IFNAME} learned an IPv6 default route via "
+            f"{net1[0].get('gateway')} from a router's RA (proto ra, net.ipv6.conf.{IFNAME}.accept_ra_defrtr=1) that "
+            f"competes with eth0's IPv6 default route via {eth0[0].get('gateway')}: IPv6 Service and cluster traffic "
+            "can leave via the LAN.")
+
+
+IPV6_IDS = (ids.IPV6, ids.THREAD_ROUTES, ids.MATTER)
+
+
+def judge_ipv6(obs: PodObservation) -> list[Finding]:
+    """e2e.ipv6/thread-routes/matter, by the one IPv6 verdict (checks/ipv6.py) the node path uses too."""
+    subj, mc = subject(obs), (obs.output or {}).get("multicast") or {}
+    if mc.get("error") or not isinstance(mc.get("ipv6"), dict):
+        why = mc.get("error") or "no IPv6 result (a probe image older than this multus-check?)"
+        return [finding(cid, Status.ERROR, subj, f"The IPv6 probe in {obs.pod} could not run: {why}.",
+                        "Use a --probe-image with python3 and scapy (fixtures/probe-image/Dockerfile).")
+                for cid in IPV6_IDS]
+    verdicts = ipv6_rule.judge(mc["ipv6"], IFNAME, mc.get("mdns"), IPV6_IDS)
+    return [finding(cid, v.status, subj, f"Inside {obs.pod}: {v.message}", v.remediation, **v.evidence)
+            for cid, v in verdicts.items()]
 
 
 def judge_multicast(obs: PodObservation, check_id: str, key: str) -> Finding:
@@ -269,19 +303,20 @@ def judge_pod_multicast(ref: str, pods: list[tuple[int, PodObservation, bool]]) 
     if len(reached) < 2:
         return finding(cid, Status.SKIP, subj, f"Not reached: fewer than two sample pods of NAD {ref} attached "
                        f"({ids.ATTACH} did not pass on {', '.join(unreached)}).", unreached=unreached)
-    matrix = {_node(s): {_node(r): _pair(s, r) for _, r in reached if r is not s} for _, s in reached}
-    cells = [c for row in matrix.values() for c in row.values()]
-    ev: dict[str, Any] = {"matrix": matrix, "unreached": unreached}
-    table = _matrix_text(matrix)
+    matrix, matrix6 = _matrix(reached, "peers"), _matrix(reached, "peers6")
+    cells = [c for m in (matrix, matrix6) for row in m.values() for c in row.values()]
+    ev: dict[str, Any] = {"matrix": matrix, "matrix_ipv6": matrix6, "unreached": unreached}
+    table = f"  IPv4, 224.0.0.251:\n{_matrix_text(matrix)}\n  IPv6, ff02::fb:\n{_matrix_text(matrix6)}"
     tail = f" Not reached: {', '.join(unreached)}." if unreached else ""
-    missed = [f"{s} -> {r}" for s, row in matrix.items() for r, c in row.items() if c == "missed"]
+    missed = [f"{s} -> {r}{label}" for m, label in ((matrix, ""), (matrix6, " (IPv6)"))
+              for s, row in m.items() for r, c in row.items() if c == "missed"]
     if missed:
         return finding(cid, Status.FAIL, subj, f"Multicast on net1 of NAD {ref} does not get from pod to pod across "
                        f"nodes: {', '.join(missed)} never heard (rows send, columns receive):\n{table}{tail}",
                        POD_MULTICAST_REMEDIATION, **ev)
     if all(c == "heard" for c in cells):
         return finding(cid, Status.PASS, subj, f"Sample pods of NAD {ref} on {len(reached)} nodes hear each other's "
-                       f"mDNS multicast on net1 (rows send, columns receive):\n{table}{tail}", **ev)
+                       f"mDNS multicast on net1, IPv4 and IPv6 (rows send, columns receive):\n{table}{tail}", **ev)
     return finding(cid, Status.ERROR, subj, f"Could not measure multicast between every pair of sample pods of NAD "
                    f"{ref} (? = their listening windows did not overlap, err = the pod's beacon failed):\n{table}{tail}",
                    "Raise --e2e-peer-window when the sample pods start far apart (slow image pulls), or pre-pull "
@@ -292,8 +327,15 @@ def _node(obs: PodObservation) -> str:
     return obs.node or obs.target.node or obs.pod
 
 
-def _pair(sender: PodObservation, receiver: PodObservation) -> str:
-    s, r = (sender.output or {})["peers"], (receiver.output or {})["peers"]
+def _matrix(reached: list[tuple[int, PodObservation]], key: str) -> dict[str, dict[str, str]]:
+    """Sender by receiver for the beacons under `key` (peers: IPv4, peers6: IPv6)."""
+    return {_node(s): {_node(r): _pair(s, r, key) for _, r in reached if r is not s} for _, s in reached}
+
+
+def _pair(sender: PodObservation, receiver: PodObservation, key: str = "peers") -> str:
+    s, r = (sender.output or {}).get(key), (receiver.output or {}).get(key)
+    if not isinstance(s, dict) or not isinstance(r, dict):
+        return "not measured"  # a probe that predates IPv6 beacons
     if r.get("error") and not r.get("heard"):
         return "error"
     if str(s.get("index")) in (r.get("heard") or {}):

@@ -129,6 +129,14 @@ def cni_path(opts: NodeOptions) -> list[str]:
     return dirs
 
 
+def probe_kinds(opts: NodeOptions) -> tuple[str, ...]:
+    """mDNS and SSDP, and the IPv6 observations (Matter/Thread) unless every IPv6 check is --skip'ped."""
+    if not opts.probe:
+        return ()
+    wanted = any(opts.selection.selects(cid) for cid in (layers.IPV6, layers.THREAD_ROUTES, layers.MATTER))
+    return ("mdns", "ssdp", "ipv6") if wanted else ("mdns", "ssdp")
+
+
 def _datapath(opts: NodeOptions, nad: NadSource | None) -> list[Finding]:
     from multus_check.domain.cniconf import parse_netconf
     from multus_check.probes import datapath_probe, datapath_verdicts
@@ -145,7 +153,7 @@ def _datapath(opts: NodeOptions, nad: NadSource | None) -> list[Finding]:
     probe = datapath_probe.DatapathOptions(
         conf=conf, cni_path=cni_path(opts), node=opts.node, node_netns=opts.node_netns,
         pod_netns_prefix=opts.pod_netns_prefix, ifname=opts.ifname, lan_subnet=opts.lan_subnet,
-        trials=opts.trials, probe_timeout=opts.probe_timeout, probes=("mdns", "ssdp") if opts.probe else ())
+        trials=opts.trials, probe_timeout=opts.probe_timeout, probes=probe_kinds(opts))
     obs = datapath_probe.run(probe)
     log.info("data path phases (s): %s", {k: round(v, 3) for k, v in obs.seconds.items()})
     return datapath_verdicts.judge(obs)

@@ -67,7 +67,7 @@ class NodeOptions:
     ifname: str = "net1"
     trials: int = 1
     probe_timeout: float = 2.0
-    probe: bool = True  # mDNS/SSDP after the lease
+    probe: bool = True  # mDNS/SSDP and the IPv6 (Matter/Thread) observations after the lease
 
 
 @dataclass(frozen=True)

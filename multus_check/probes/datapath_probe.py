@@ -7,7 +7,8 @@ for `datapath_verdicts` to turn into findings. It judges nothing itself.
 
 What it touches: it creates one throwaway network namespace (named `<prefix><pid>-<random>`),
 runs the CNI plugins on it (inside `node_netns` when given, so the master resolves there),
-sends mDNS/SSDP probes from the new interface, then runs CNI DEL and deletes the namespace,
+sends mDNS/SSDP probes and the IPv6 observations (RS, mDNS on ff02::fb, a Matter round trip) from the new
+interface, then runs CNI DEL and deletes the namespace,
 also when anything fails (the namespace's removal also removes a macvlan link leaked by the
 plugin after an IPAM failure).
 """
@@ -44,7 +45,7 @@ class DatapathOptions:
     trials: int = 1
     probe_timeout: float = 2.0
     settle: float = 0.2
-    probes: tuple[str, ...] = ("mdns", "ssdp")
+    probes: tuple[str, ...] = ("mdns", "ssdp", "ipv6")  # ipv6: probe_ipv6.py (Matter/Thread), beside the others
 
 
 @dataclass

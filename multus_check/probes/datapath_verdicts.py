@@ -11,6 +11,7 @@ import ipaddress
 from typing import Any
 
 from multus_check.checks import datapath as c
+from multus_check.checks import ipv6 as ipv6_rule
 from multus_check.checks import multicast
 from multus_check.checks.spec import spec_of
 from multus_check.model import Finding, Status
@@ -159,6 +160,7 @@ def _attached(v: _Verdicts) -> None:
     _routes(v, ips[0].get("gateway"))
     _mdns(v)
     _ssdp(v)
+    _ipv6(v)
 
 
 def _lease_subnets(v: _Verdicts) -> tuple[list[ipaddress.IPv4Network], str]:
@@ -192,8 +194,11 @@ def _routes(v: _Verdicts, gateway: Any) -> None:
     mine = [r for r in v.obs.pod_routes if r.get("dev") == ifname]
     defaults = [r for r in mine if r.get("dst") == "default"]
     ev: dict[str, Any] = {"routes": mine}
+    v6_defaults = ipv6_rule.ra_default_routes((v.obs.probe or {}).get("ipv6"))
     if not mine:
         v.set(c.ROUTES, Status.FAIL, f"No route uses {ifname} after ADD.", "Check the IPAM result.", **ev)
+    elif v6_defaults:
+        _ipv6_default_route(v, v6_defaults, defaults, ev)
     elif defaults:
         gw = defaults[0].get("gateway")
         v.set(c.ROUTES, Status.WARN, f"{ifname} installs a default route via {gw} (DHCP option 3). In a Multus pod "
@@ -203,6 +208,35 @@ def _routes(v: _Verdicts, gateway: Any) -> None:
               "or have the DHCP server omit the router option for these clients.", gateway=gw, **ev)
     else:
         v.set(c.ROUTES, Status.PASS, f"{ifname} has {len(mine)} route(s) and no default route.", **ev)
+
+
+def _ipv6_default_route(v: _Verdicts, v6: list[dict[str, Any]], v4: list[dict[str, Any]], ev: dict[str, Any]) -> None:
+    """The IPv6 twin of the DHCP default route: net1 takes a default route from a router's RA."""
+    ifname = v.obs.options.ifname
+    also = (f" It also has an IPv4 default route via {v4[0].get('gateway')} (DHCP option 3), listed before eth0's."
+            if v4 else "")
+    v.set(c.ROUTES, Status.WARN, f"{ifname} learns an IPv6 default route via {v6[0].get('gateway')} from a router's RA "
+          f"(proto ra, net.ipv6.conf.{ifname}.accept_ra_defrtr=1). In a dual-stack cluster it competes with eth0's "
+          f"IPv6 default route, so IPv6 Service and cluster traffic can leave via the LAN.{also}",
+          ipv6_rule.DEFRTR_PATCH + (" For IPv4: see `multus-check explain cidr.service-routing`." if v4 else ""),
+          ipv6_defaults=v6, **ev)
+
+
+def _ipv6(v: _Verdicts) -> None:
+    """datapath.ipv6/thread-routes/matter by the one IPv6 verdict (checks/ipv6.py) the sample pod uses too."""
+    ids = (c.IPV6, c.THREAD_ROUTES, c.MATTER)
+    if "ipv6" not in v.obs.options.probes:
+        for cid in ids:
+            v.set(cid, Status.SKIP, "The IPv6 probe was not requested (--no-probe).")  # or every IPv6 check --skip'ped
+        return
+    if v.obs.probe_error or v.obs.probe is None:
+        for cid in ids:
+            v.set(cid, Status.ERROR, f"Could not probe: {v.obs.probe_error or 'the probe did not run'}.",
+                  "Run again with -vv; the probe needs scapy and libpcap.")
+        return
+    verdicts = ipv6_rule.judge(v.obs.probe.get("ipv6"), v.obs.options.ifname, v.obs.probe.get("mdns"), ids)
+    for cid, verdict in verdicts.items():
+        v.set(cid, verdict.status, verdict.message, verdict.remediation, **verdict.evidence)
 
 
 def _probe_section(v: _Verdicts, cid: str, key: str) -> dict[str, Any] | None:

@@ -61,6 +61,9 @@ Json = dict[str, Any]
 SYSCTLS = ("disable_ipv6", "accept_ra", "autoconf", "accept_ra_pinfo", "accept_ra_defrtr",
            "accept_ra_rt_info_min_plen", "accept_ra_rt_info_max_plen", "forwarding")
 MATTER_TYPES = ("_matter._tcp.local.", "_matterc._udp.local.", "_meshcop._udp.local.")
+#: asked beside the Matter types, so a LAN that answers IPv6 mDNS but has no Matter device tells itself apart
+#: from one that drops IPv6 multicast
+QUESTIONS = (*MATTER_TYPES, "_services._dns-sd._udp.local.")
 MDNS6_GROUP, MDNS6_MAC = "ff02::fb", "33:33:00:00:00:fb"
 ALL_ROUTERS, ALL_ROUTERS_MAC = "ff02::2", "33:33:00:00:00:02"
 DAD_BUDGET = 1.5  # seconds to wait for a tentative address: one DAD round is 1 s by default
@@ -172,16 +175,17 @@ def join_mdns6(ifindex: int) -> socket.socket:
 
 
 def probe_mdns6(iface: str, mac: str, src: str, own: set[str], timeout: float, settle: float) -> Json:
-    """QM for the Matter and Thread service types on ff02::fb, then the same with the QU bit."""
+    """QM for the Matter and Thread service types (and the service enumeration) on ff02::fb, then the same with
+    the QU bit."""
     bpf, parse = f"ip6 and udp and src port {core.MDNS_PORT}", core.parse_mdns_answer
 
     def keep(p: Packet) -> bool:
         return IPv6 in p and str(p[IPv6].src) not in own
 
-    qm = core.exchange(iface, mdns6_query(mac, src, MATTER_TYPES), bpf, keep, parse, timeout, settle,
-                       "QM PTR " + " ".join(MATTER_TYPES))
-    qu = core.exchange(iface, mdns6_query(mac, src, MATTER_TYPES, unicast_response=True), bpf, keep, parse, timeout,
-                       settle, "QU PTR " + " ".join(MATTER_TYPES))
+    qm = core.exchange(iface, mdns6_query(mac, src, QUESTIONS), bpf, keep, parse, timeout, settle,
+                       "QM PTR " + " ".join(QUESTIONS))
+    qu = core.exchange(iface, mdns6_query(mac, src, QUESTIONS, unicast_response=True), bpf, keep, parse, timeout,
+                       settle, "QU PTR " + " ".join(QUESTIONS))
     everything = [*qm["answers"], *qu["answers"]]
     _, found = core.service_catalog(everything)
     instances = [i for i in found if i["type"] in MATTER_TYPES]  # not other services a responder announced meanwhile

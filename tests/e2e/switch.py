@@ -12,7 +12,8 @@ The lab kubelet then attaches each node's sample pod with that node's master (`m
 as Multus on a real node would use that node's NIC. `isolate_multicast` drops multicast
 frames between node ports only (an nft bridge rule), so the router's mDNS/SSDP still reach
 every node while the nodes' pods cannot hear each other: a switch or access point that does
-not forward multicast from client to client. Everything is removed on exit, lan0 included
+not forward multicast from client to client (`IPV6_MDNS_ONLY`: only frames to ff02::fb's MAC, an
+MLD-snooping switch that learned no listener for it). Everything is removed on exit, lan0 included
 back to its plain state (the lab's other tests use it as the macvlan master).
 """
 
@@ -26,15 +27,18 @@ from multus_check.lab.config import MASTER, LabState
 
 BRIDGE = "sw0"
 NFT_TABLE = "multus_check_switch"
+#: the nft match for frames to ff02::fb only (33:33:00:00:00:fb), for `isolate_multicast`
+IPV6_MDNS_ONLY = "ether daddr 33:33:00:00:00:fb"
 
 
 def _ip(ns: str, *args: str) -> None:
     subprocess.run(["ip", "-n", ns, *args], check=True, capture_output=True, timeout=10)
 
 
-def isolate_multicast(lab: LabState) -> None:
+def isolate_multicast(lab: LabState, match: str = "ether daddr & 01:00:00:00:00:00 == 01:00:00:00:00:00") -> None:
+    """Drop multicast frames between node ports; `match` narrows which (default: all multicast)."""
     rule = (f"table bridge {NFT_TABLE} {{\n  chain forward {{\n    type filter hook forward priority 0;\n"
-            '    iifname "sw*" oifname "sw*" ether daddr & 01:00:00:00:00:00 == 01:00:00:00:00:00 drop;\n  }\n}\n')
+            f'    iifname "sw*" oifname "sw*" {match} drop;\n  }}\n}}\n')
     subprocess.run(["ip", "netns", "exec", lab.node_ns, "nft", "-f", "-"], input=rule, text=True, check=True,
                    capture_output=True, timeout=10)
 

@@ -18,7 +18,7 @@ from multus_check.lab import faults
 from multus_check.lab.config import LabState
 from multus_check.model import Finding, Status
 from multus_check.probes import netns
-from tests.e2e.switch import isolate_multicast, switched_nodes
+from tests.e2e.switch import IPV6_MDNS_ONLY, isolate_multicast, switched_nodes
 from tests.e2e.world import e2e_world
 from tests.lab.conftest import lab_fixture
 
@@ -100,10 +100,11 @@ def test_all_nodes_pods_hear_each_other_and_the_matrix_is_shown(e2e_lab: LabStat
         assert world.kubelet.errors == []
         pods_left = world.emulator.live("v1/pods")
     per_pod = [f for f in findings if f.check != ids.POD_MULTICAST]
-    assert len(per_pod) == 5 * 3 and all(f.status is Status.PASS for f in per_pod), per_pod
+    assert len(per_pod) == len(ids.PER_POD_CHECKS) * 3 and all(f.status is Status.PASS for f in per_pod), per_pod
     (matrix,) = [f for f in findings if f.check == ids.POD_MULTICAST]
     assert matrix.status is Status.PASS, matrix.message
     assert matrix.evidence["matrix"] == {s: {r: "heard" for r in THREE if r != s} for s in THREE}
+    assert matrix.evidence["matrix_ipv6"] == matrix.evidence["matrix"], "ff02::fb between the pods too"
     assert all(n in matrix.message for n in THREE)
     no_leftovers(e2e_lab, pods_left)
 
@@ -123,24 +124,49 @@ def test_pods_that_cannot_hear_each_other_fail_the_matrix_while_the_lan_still_an
     assert {f.status for f in findings if f.check == ids.MDNS} == {Status.PASS}
 
 
-@pytest.mark.parametrize("isolated", [False, True], ids=["switch-forwards", "switch-isolates-multicast"])
+@pytest.mark.parametrize("isolated", [None, "all", "ipv6-mdns"],
+                         ids=["switch-forwards", "switch-isolates-multicast", "switch-isolates-ff02::fb"])
 def test_pods_on_separately_wired_nodes_and_a_switch_that_drops_multicast_between_them(
-        e2e_lab: LabState, tmp_path: Path, isolated: bool) -> None:
+        e2e_lab: LabState, tmp_path: Path, isolated: str | None) -> None:
     """Each simulated node has its own NIC on a bridge (tests/e2e/switch.py). A switch that does not
     forward multicast between node ports fails the matrix while the router's mDNS still reaches
-    every node; the same switch forwarding it passes."""
+    every node; the same switch forwarding it passes. Dropping only ff02::fb between the ports fails
+    the IPv6 matrix while the IPv4 one passes."""
     nodes = THREE[:2]
     with switched_nodes(e2e_lab, nodes) as masters:
         if isolated:
-            isolate_multicast(e2e_lab)
+            isolate_multicast(e2e_lab, *([IPV6_MDNS_ONLY] if isolated == "ipv6-mdns" else []))
         with e2e_world(e2e_lab, tmp_path, nodes=nodes, masters=masters) as world:
             findings = world.run("--all-nodes", "--e2e-peer-window", "4")
             assert world.kubelet.errors == []
     (matrix,) = [f for f in findings if f.check == ids.POD_MULTICAST]
     assert {f.status for f in findings if f.check in (ids.ATTACH, ids.LEASE, ids.MDNS)} == {Status.PASS}, findings
-    expected = "missed" if isolated else "heard"
-    assert matrix.evidence["matrix"] == {"lab-node-1": {"lab-node-2": expected}, "lab-node-2": {"lab-node-1": expected}}
+    v4, v6 = ("missed" if isolated == "all" else "heard"), ("missed" if isolated else "heard")
+    assert matrix.evidence["matrix"] == {"lab-node-1": {"lab-node-2": v4}, "lab-node-2": {"lab-node-1": v4}}
+    assert matrix.evidence["matrix_ipv6"] == {"lab-node-1": {"lab-node-2": v6}, "lab-node-2": {"lab-node-1": v6}}
     assert matrix.status is (Status.FAIL if isolated else Status.PASS), matrix.message
+    if isolated == "ipv6-mdns":
+        assert "lab-node-1 -> lab-node-2 (IPv6)" in matrix.message and "lab-node-1 -> lab-node-2," not in matrix.message
+
+
+@pytest.mark.parametrize(("fault", "statuses", "named"), [
+    ("ipv6", (Status.FAIL, Status.SKIP, Status.SKIP), "net.ipv6.conf.net1.disable_ipv6=1"),
+    ("thread-routes", (Status.PASS, Status.FAIL, Status.SKIP), "net.ipv6.conf.net1.accept_ra_rt_info_max_plen=0"),
+    ("ipv6-multicast", (Status.PASS, Status.PASS, Status.FAIL), "IPv6 multicast dropped"),
+])
+def test_ipv6_faults_fail_the_right_e2e_check_naming_the_cause_while_ipv4_stays_green(
+        e2e_lab: LabState, tmp_path: Path, broken: list[str], fault: str, statuses: tuple[Status, ...],
+        named: str) -> None:
+    faults.inject(e2e_lab, fault)
+    broken.append(fault)
+    with e2e_world(e2e_lab, tmp_path) as world:
+        got = by_check(world.run())
+        assert world.kubelet.errors == []
+    v6 = [got[c] for c in (ids.IPV6, ids.THREAD_ROUTES, ids.MATTER)]
+    assert tuple(f.status for f in v6) == statuses, [f.message for f in v6]
+    failed = next(f for f in v6 if f.status is Status.FAIL)
+    assert named in failed.message and failed.message.startswith("Inside multus-check-e2e-")
+    assert {got[c].status for c in (ids.ATTACH, ids.LEASE, ids.MDNS, ids.SSDP, ids.SERVICE_DNS)} == {Status.PASS}
 
 
 @pytest.mark.parametrize(("fault", "catalog", "related"), [
@@ -159,7 +185,8 @@ def test_broken_lab_fails_attach_naming_the_cause(e2e_lab: LabState, tmp_path: P
         pods_left = world.emulator.live("v1/pods")
     f = got[ids.ATTACH]
     assert f.status is Status.FAIL and f.evidence["catalog"] == catalog and related in f.message, f
-    assert {got[c].status for c in (ids.LEASE, ids.MDNS, ids.SSDP, ids.SERVICE_DNS, ids.POD_MULTICAST)} == {Status.SKIP}
+    assert {got[c].status for c in (ids.LEASE, ids.MDNS, ids.SSDP, ids.SERVICE_DNS, ids.POD_MULTICAST, ids.IPV6,
+                                    ids.THREAD_ROUTES, ids.MATTER)} == {Status.SKIP}
     no_leftovers(e2e_lab, pods_left)
 
 

@@ -146,11 +146,13 @@ def test_probe_that_could_not_run_is_an_error_never_a_pass() -> None:
 
 
 def peer_pod(index: int, node: str, heard: dict[int, str], *, started: float = 100.0, ended: float = 110.0,
-             error: str | None = None, attached: bool = True) -> Observation:
+             error: str | None = None, attached: bool = True, heard6: dict[int, str] | None = None) -> Observation:
+    """`heard6`: the peers heard on ff02::fb (default: the same as on 224.0.0.251)."""
     out = probe_output()
-    out["peers"] = {"index": index, "group": "ab12cd34", "peers": [], "sent": 20, "error": error,
+    for key, got in (("peers", heard), ("peers6", heard if heard6 is None else heard6)):
+        out[key] = {"index": index, "group": "ab12cd34", "peers": [], "sent": 20, "error": error,
                     "started": started, "ended": ended,
-                    "heard": {str(i): {"from": ip, "first_ms": 40} for i, ip in heard.items()}}
+                    "heard": {str(i): {"from": ip, "first_ms": 40} for i, ip in got.items()}}
     obs = observation(out, node=node, target=Target("default", "macvlan-lan", node), pod=f"p-{index}")
     if not attached:
         obs.output["interfaces"]["net1"] = {"name": "net1", "present": False}
@@ -171,8 +173,24 @@ def test_three_nodes_hearing_each_other_pass_with_the_matrix_in_the_message() ->
     assert f.status is Status.PASS and f.subject == "nad/default/macvlan-lan"
     assert f.evidence["matrix"] == {"n-a": {"n-b": "heard", "n-c": "heard"}, "n-b": {"n-a": "heard", "n-c": "heard"},
                                     "n-c": {"n-a": "heard", "n-b": "heard"}}
+    assert f.evidence["matrix_ipv6"] == f.evidence["matrix"]
     rows = f.message.splitlines()
-    assert rows[1].split() == ["n-a", "n-b", "n-c"] and rows[2].split() == ["n-a", "-", "yes", "yes"]
+    assert rows[1].strip() == "IPv4, 224.0.0.251:" and rows[6].strip() == "IPv6, ff02::fb:"
+    assert rows[2].split() == ["n-a", "n-b", "n-c"] and rows[3].split() == ["n-a", "-", "yes", "yes"]
+
+
+def test_ipv6_multicast_lost_between_pods_while_ipv4_gets_through_fails_naming_the_ipv6_pair() -> None:
+    f = matrix_finding([peer_pod(0, "n-a", {1: "x"}, heard6={}), peer_pod(1, "n-b", {0: "y"}, heard6={})])
+    assert f.status is Status.FAIL and "n-a -> n-b (IPv6)" in f.message and "n-b -> n-a (IPv6)" in f.message
+    assert set(f.evidence["matrix"]["n-a"].values()) == {"heard"} and f.evidence["matrix_ipv6"]["n-a"]["n-b"] == "missed"
+
+
+def test_a_probe_without_ipv6_beacons_leaves_the_ipv6_matrix_not_measured() -> None:
+    pods = [peer_pod(0, "n-a", {1: "x"}), peer_pod(1, "n-b", {0: "y"})]
+    for pod in pods:
+        del pod.output["peers6"]
+    f = matrix_finding(pods)
+    assert f.status is Status.ERROR and f.evidence["matrix_ipv6"]["n-a"]["n-b"] == "not measured"
 
 
 def test_one_direction_missing_over_overlapping_windows_fails_naming_the_pair() -> None:

@@ -35,6 +35,20 @@ def test_lab_run_with_a_fault_reports_it_and_leaves_nothing(tmp_path: Path, caps
     assert config.load("tr") is None and netns.listed(f"{config.NS_PREFIX}tr-") == []
 
 
+def test_lab_run_judges_matter_by_default_and_names_the_thread_route_sysctl(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["lab", "run", "--name", "tr6", "--break", "thread-routes", "--format", "json",
+                     "--report-dir", str(tmp_path)])
+    by_check = {f["check"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert code == 1
+    routes = by_check["datapath.thread-routes"]
+    assert routes["status"] == "fail" and "accept_ra_rt_info_max_plen=0" in routes["message"]
+    assert "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen" in routes["remediation"]
+    assert by_check["datapath.ipv6"]["status"] == "pass" and by_check["datapath.matter"]["status"] == "skip"
+    assert {by_check[c]["status"] for c in ("datapath.attach", "datapath.lease", "datapath.mdns")} == {"pass"}
+    assert config.load("tr6") is None and netns.listed(f"{config.NS_PREFIX}tr6-") == []
+
+
 def test_lab_down_removes_a_lab_whose_command_crashed(capsys: pytest.CaptureFixture[str]) -> None:
     lab.down("tc")
     state = lab.up("tc").state

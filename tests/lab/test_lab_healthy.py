@@ -32,7 +32,8 @@ def test_healthy_lab_gives_a_lease_in_its_subnet_and_finds_the_published_service
     assert address.ip in healthy_lab.network and first <= address.ip <= last
     assert {k: v.status for k, v in f.items()} == {
         c.PLUGINS: Status.PASS, c.DHCP_DAEMON: Status.PASS, c.MASTER: Status.PASS, c.ATTACH: Status.PASS,
-        c.LEASE: Status.PASS, c.ROUTES: Status.WARN, c.MDNS: Status.PASS, c.SSDP: Status.PASS, c.CLEANUP: Status.PASS}
+        c.LEASE: Status.PASS, c.ROUTES: Status.WARN, c.MDNS: Status.PASS, c.SSDP: Status.PASS, c.CLEANUP: Status.PASS,
+        c.IPV6: Status.SKIP, c.THREAD_ROUTES: Status.SKIP, c.MATTER: Status.SKIP}  # the IPv6 probe not requested here
     mdns = obs.probe["mdns"]  # type: ignore[index]
     assert set(mdns["service_types"]) == {f"{t}.local." for _, t, _, _ in SERVICES}
     found = {(i["name"], i["port"], tuple(i["txt"])) for i in mdns["services"]}
@@ -90,7 +91,8 @@ def test_node_command_against_the_lab_prints_one_finding_per_layer(
     assert code == 0
     assert statuses == {"datapath.plugins": "pass", "datapath.dhcp-daemon": "pass", "datapath.master": "pass",
                         "datapath.attach": "pass", "datapath.lease": "pass", "datapath.routes": "warn",
-                        "datapath.mdns": "pass", "datapath.cleanup": "pass"}
+                        "datapath.mdns": "pass", "datapath.cleanup": "pass", "datapath.ipv6": "pass",
+                        "datapath.thread-routes": "pass", "datapath.matter": "pass"}, "node judges Matter by default"
     assert {f["subject"] for f in out["findings"]} == {"node/labnode"}
 
 

@@ -3,7 +3,9 @@
 Healthy: net1 gets a link-local and a SLAAC address, the RIO route to the Thread mesh (`proto ra`,
 via the border router's link-local), mDNS answers for Matter and Thread over ff02::fb, and the
 Matter node behind the border router acks a message. Each IPv6 fault shows in the observation.
-These tests assert on observations; judging them is the job of the checks built on top.
+The tests assert on the observations and on their verdicts (datapath.ipv6/thread-routes/matter,
+judged by checks/ipv6.py): each fault fails the right check naming its cause, the others stay as
+they should.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from typing import Any
 
 import pytest
 
+from multus_check.checks import datapath as dp
 from multus_check.collect import netinfo
 from multus_check.domain.cniconf import parse_netconf
 from multus_check.lab import faults, thread
 from multus_check.lab import lifecycle as lab
 from multus_check.lab.config import MATTER_PORT, LabState
+from multus_check.model import Finding, Status
 from multus_check.probes import cni, netns, probe_script
 from multus_check.probes.datapath_probe import DatapathObservation
+from multus_check.probes.datapath_verdicts import judge
 from tests.lab.conftest import lab_fixture, probe
 
 pytestmark = pytest.mark.lab
@@ -52,6 +57,14 @@ def healthy_obs(ipv6_lab: LabState) -> tuple[DatapathObservation, dict[str, Any]
 @pytest.fixture
 def healthy(healthy_obs: tuple[DatapathObservation, dict[str, Any]]) -> dict[str, Any]:
     return healthy_obs[1]
+
+
+def _judged(obs: DatapathObservation) -> dict[str, Finding]:
+    return {f.check: f for f in judge(obs)}
+
+
+def _statuses(found: dict[str, Finding]) -> tuple[Status, ...]:
+    return tuple(found[c].status for c in (dp.IPV6, dp.THREAD_ROUTES, dp.MATTER))
 
 
 def _in(prefix: ipaddress.IPv6Network, address: str) -> bool:
@@ -117,6 +130,17 @@ def test_healthy_matter_node_behind_the_border_router_acks_a_message_sent_across
     assert "acked counter" in (ipv6_lab.dir / "matter-node.log").read_text()
 
 
+def test_healthy_lab_passes_the_three_ipv6_checks_and_every_other_layer(
+        ipv6_lab: LabState, healthy_obs: tuple[DatapathObservation, dict[str, Any]]) -> None:
+    found = _judged(healthy_obs[0])
+    assert _statuses(found) == (Status.PASS,) * 3, [found[c].message for c in (dp.IPV6, dp.THREAD_ROUTES, dp.MATTER)]
+    assert {c: f.status for c, f in found.items() if c not in (dp.IPV6, dp.THREAD_ROUTES, dp.MATTER)} == {
+        c: Status.WARN if c == dp.ROUTES else Status.PASS for c in (*dp.LAYERS[:8], dp.CLEANUP)}
+    assert "accept_ra_defrtr" not in found[dp.ROUTES].message, "radvd sends router lifetime 0: no IPv6 default"
+    assert str(ipv6_lab.lan6_prefix) in found[dp.IPV6].message
+    assert f"across the Thread route {ipv6_lab.thread_prefix}" in found[dp.MATTER].message
+
+
 def test_ipv4_results_stay_as_they_were_beside_the_ipv6_observation(
         healthy_obs: tuple[DatapathObservation, dict[str, Any]]) -> None:
     obs = healthy_obs[0]
@@ -176,12 +200,21 @@ def test_ipv6_disabled_on_net1_shows_as_disable_ipv6_1_no_address_and_nothing_se
     for part in ("ra", "mdns", "matter"):
         assert v6[part]["outcome"] == "send-error" and "disable_ipv6=1" in v6[part]["error"], part
     assert obs.probe is not None and obs.probe["mdns"]["outcome"] == "answered", "IPv4 is untouched"
+    found = _judged(obs)
+    assert _statuses(found) == (Status.FAIL, Status.SKIP, Status.SKIP)
+    assert "net.ipv6.conf.net1.disable_ipv6=1" in found[dp.IPV6].message
+    assert found[dp.MDNS].status is Status.PASS and found[dp.LEASE].status is Status.PASS
 
 
 @pytest.mark.parametrize("broken", ["thread-routes"], indirect=True)
 def test_without_tuning_the_ra_carries_the_rio_but_no_route_appears_and_the_node_is_unreachable(broken: LabState) -> None:
     assert '"tuning"' not in broken.nad_config.read_text()
-    _, v6 = _observe(broken)
+    obs, v6 = _observe(broken)
+    found = _judged(obs)
+    assert _statuses(found) == (Status.PASS, Status.FAIL, Status.SKIP)
+    assert "net.ipv6.conf.net1.accept_ra_rt_info_max_plen=0" in found[dp.THREAD_ROUTES].message
+    assert '"net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"' in found[dp.THREAD_ROUTES].remediation
+    assert "Network is unreachable" in found[dp.MATTER].message and found[dp.MDNS].status is Status.PASS
     assert v6["sysctls"]["accept_ra_rt_info_max_plen"] == 0
     assert v6["ra"]["outcome"] == "answered" and v6["ra"]["route_information"] == [str(broken.thread_prefix)]
     assert not any(r["dst"] == str(broken.thread_prefix) for r in v6["routes_before_rs"] + v6["routes"])
@@ -201,3 +234,7 @@ def test_switch_dropping_ipv6_multicast_keeps_slaac_but_mdns_over_ipv6_gets_no_a
     assert v6["mdns"]["outcome"] == "no-answer" and qm["sends"] == 2 and qm["error"] is None
     assert v6["matter"]["outcome"] == "not-run"
     assert obs.probe is not None and obs.probe["mdns"]["outcome"] == "answered", "IPv4 mDNS still answers"
+    found = _judged(obs)
+    assert _statuses(found) == (Status.PASS, Status.PASS, Status.FAIL)
+    assert "IPv6 multicast dropped" in found[dp.MATTER].message and "MLD snooping" in found[dp.MATTER].message
+    assert found[dp.MDNS].status is Status.PASS

@@ -12,6 +12,7 @@ from multus_check.model import Finding, Status
 from multus_check.probes.cni import CniCall
 from multus_check.probes.datapath_probe import DatapathObservation, DatapathOptions, MasterState, SocketState
 from multus_check.probes.datapath_verdicts import judge
+from tests.e2e.samples import ipv6_observation
 
 SOCK = "/run/cni/dhcp.sock"
 CONF = parse_netconf('{"cniVersion":"0.3.1","name":"lan","type":"macvlan","master":"eth1","mode":"bridge",'
@@ -56,7 +57,7 @@ def _silent(legacy_answered: bool) -> dict[str, Any]:
 
 def _healthy(**kw: Any) -> DatapathObservation:
     add = CniCall("macvlan", "ADD", 0, 2.9, RESULT)
-    probe = {"error": None, "mdns": _answered("mdns"), "ssdp": _answered("ssdp")}
+    probe = {"error": None, "mdns": _answered("mdns"), "ssdp": _answered("ssdp"), "ipv6": ipv6_observation()}
     return _obs(**{"add": add, "pod_addresses": ("192.168.1.140/24",), "pod_routes": ROUTES, "probe": probe, **kw})
 
 
@@ -69,7 +70,8 @@ def test_healthy_path_passes_every_layer_and_warns_about_the_second_default_rout
     f = _by_id(judge(_healthy()))
     assert {k: v.status for k, v in f.items()} == {
         c.PLUGINS: Status.PASS, c.DHCP_DAEMON: Status.PASS, c.MASTER: Status.PASS, c.ATTACH: Status.PASS,
-        c.LEASE: Status.PASS, c.ROUTES: Status.WARN, c.MDNS: Status.PASS, c.SSDP: Status.PASS, c.CLEANUP: Status.PASS}
+        c.LEASE: Status.PASS, c.ROUTES: Status.WARN, c.MDNS: Status.PASS, c.SSDP: Status.PASS, c.IPV6: Status.PASS,
+        c.THREAD_ROUTES: Status.PASS, c.MATTER: Status.PASS, c.CLEANUP: Status.PASS}
     assert "192.168.1.140/24" in f[c.LEASE].message and "192.168.1.0/24" in f[c.LEASE].message
     assert "second default route" in f[c.ROUTES].message and "Web._http._tcp.local." in f[c.MDNS].message
 
