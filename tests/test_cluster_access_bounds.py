@@ -63,8 +63,13 @@ def test_a_socks5_proxy_url_is_used_as_kubectl_uses_it_and_never_printed_with_it
     assert "through proxy socks5://127.0.0.1:9" in str(caught.value) and "hunter2" not in str(caught.value)
 
 
-def test_a_socks_proxy_without_pysocks_is_named_with_the_install_that_adds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_socks_proxy_without_pysocks_is_named_with_the_install_that_adds_it(monkeypatch: pytest.MonkeyPatch,
+                                                                           tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "socks", None)  # as if PySocks were not installed
+    kc = kubeconfig(tmp_path / "kc", cluster=", proxy-url: \"socks5://user:hunter2@127.0.0.1:9\"")
+    with pytest.raises(UsageError) as caught:
+        load_target(str(kc))
+    assert "proxy-url 'socks5://127.0.0.1:9' is a SOCKS proxy" in str(caught.value) and "hunter2" not in str(caught.value)
     assert "lacks PySocks (`pip install 'urllib3[socks]'`)" in str(config.proxy_problem("socks5://10.0.0.1:1080"))
     assert config.proxy_problem("http://proxy.lan:3128") is None
 

@@ -17,7 +17,6 @@ import threading
 import time
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 import urllib3
 from kubernetes import client
@@ -32,7 +31,7 @@ from multus_check.errors import (
     Unreachable,
     UsageError,
 )
-from multus_check.kube.kubeconfig import Target
+from multus_check.kube.kubeconfig import Target, printable_proxy
 from multus_check.kube.resources import SELF_SUBJECT_ACCESS_REVIEWS, Resource
 from multus_check.kube.retry import TRANSIENT_STATUSES, RetryPolicy, TransientError, parse_retry_after, retrying
 
@@ -60,7 +59,7 @@ class Gateway:
             raise UsageError(f"the client cannot use the connection settings of {target.description}: "
                              f"{' '.join(str(exc).split()) or type(exc).__name__}") from exc
         self.target = target
-        self._via = f" through proxy {_without_userinfo(cfg.proxy)}" if cfg.proxy else ""
+        self._via = f" through proxy {printable_proxy(cfg.proxy)}" if cfg.proxy else ""
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -259,16 +258,6 @@ class Gateway:
         if status in (400, 422):
             return Invalid(f"{what}: refused as invalid: {message}", server_message=message, status=status)
         return ClusterAccessError(f"{what}: unexpected answer {status} {reason}: {message}")
-
-
-def _without_userinfo(url: str) -> str:
-    """A proxy URL fit to print: never its user name or password."""
-    parts = urlsplit(str(url))
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 def _decode(text: str, method: str, path: str) -> Any:

@@ -125,7 +125,8 @@ def _kubeconfig_target(source: str, context: str | None) -> Target:
     where = f"context {active!r} of {source}" if active else source
     problem = proxy_problem(cfg.proxy)
     if problem:
-        raise UsageError(f"kubeconfig {source}: proxy-url {cfg.proxy!r} {problem}")
+        shown = printable_proxy(cfg.proxy) if isinstance(cfg.proxy, str) else cfg.proxy
+        raise UsageError(f"kubeconfig {source}: proxy-url {shown!r} {problem}")
     return Target(cfg, where, active)
 
 
@@ -144,6 +145,16 @@ def proxy_problem(proxy: Any) -> str | None:
         except ImportError:
             return "is a SOCKS proxy, and this installation lacks PySocks (`pip install 'urllib3[socks]'`)"
     return None
+
+
+def printable_proxy(url: str) -> str:
+    """A proxy URL fit to print: never its user name or password."""
+    parts = urlsplit(str(url))
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 class _Collect(logging.Filter):
