@@ -234,3 +234,19 @@ def _last_tuning(plugins: list[dict[str, Any]]) -> dict[str, Any] | None:
                 plugin["sysctl"] = {}
             return plugin
     return None
+
+
+def ra_default_route(conf: dict[str, Any]) -> str | None:
+    """How the chain lets the LAN router's RAs install an IPv6 default route on net1, or None when it cannot
+    (not a LAN attachment, IPv6 disabled, RAs ignored, or accept_ra_defrtr 0)."""
+    verdict = readiness(conf)
+    if verdict.skip:
+        return None
+    s = verdict.settings
+    off = [name for name, value in ((DISABLE, 1), (DEFRTR, 0)) if name in s and _int(s[name].value) == value]
+    forwarding = FORWARDING in s and (_int(s[FORWARDING].value) or 0) >= 1
+    ra = _int(s[ACCEPT_RA].value) if ACCEPT_RA in s else 1
+    if off or ra is None or ra < (2 if forwarding else 1):
+        return None
+    how = f"{s[ACCEPT_RA].written}={s[ACCEPT_RA].value}" if ACCEPT_RA in s else "accept_ra at the kernel default 1"
+    return f"accepts Router Advertisements ({how}) and does not set {key(DEFRTR)}=0"
