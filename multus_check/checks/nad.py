@@ -29,8 +29,10 @@ from multus_check.snapshot.data import NodeFacts, SectionState, Snapshot
 CRD_MANIFEST = ("https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4.2.3/deployments/"
                 "multus-daemonset.yml")
 EXAMPLE_NAD = ('apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata: {name: macvlan-lan, '
-               'namespace: default}\nspec:\n  config: \'{"cniVersion": "0.3.1", "type": "macvlan", "master": "eth0", '
-               '"mode": "bridge", "capabilities": {"mac": true}, "ipam": {"type": "dhcp"}}\'')
+               'namespace: default}\nspec:\n  config: \'{"cniVersion": "0.3.1", "name": "macvlan-lan", "plugins": '
+               '[{"type": "macvlan", "master": "eth0", "mode": "bridge", "capabilities": {"mac": true}, "ipam": {"type": '
+               '"dhcp"}}, {"type": "tuning", "sysctl": {"net.ipv6.conf.IFNAME.accept_ra": "1", '
+               '"net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"}}]}\'')
 
 
 @check("nad.crd", "the NetworkAttachmentDefinition CRD is installed", Severity.CRITICAL, fix="install-multus")

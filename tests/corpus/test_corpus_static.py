@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.corpus.cases import DISAGREEMENTS, Case, all_cases, nodes_doc, profile, static_fails, synthetic_facts, verdicts
+from tests.corpus.cases import (
+    DISAGREEMENTS,
+    Case,
+    all_cases,
+    ipv6_verdict,
+    nodes_doc,
+    profile,
+    static_fails,
+    synthetic_facts,
+    verdicts,
+)
 
 CASES = all_cases()
 RUN = [c for c in CASES if c.plugin != "not-run"]
@@ -53,3 +63,17 @@ def test_an_intended_disagreement_is_a_failure_that_names_the_real_risk(case: Ca
     found = verdicts(case, synthetic_facts(profile(case.node), case.confdir))
     text = " ".join(m for status, messages in found.values() if status in ("fail", "warn") for m in messages)
     assert {"master-down": "no frame passes", "pod-request": "`ips`"}[str(case.disagree)] in text
+
+
+IPV6 = [c for c in CASES if c.ipv6 is not None]
+
+
+def test_the_corpus_records_nad_ipv6_ready_for_tuning_chains_and_plain_macvlans() -> None:
+    assert {c.ipv6 for c in IPV6} >= {"pass", "warn"} and len(IPV6) >= 6
+    assert all(c.ipv6 in ("pass", "warn", "skip") for c in IPV6)
+
+
+@pytest.mark.parametrize("case", IPV6, ids=lambda c: c.name)
+def test_nad_ipv6_ready_gives_the_recorded_verdict(case: Case) -> None:
+    status, messages = ipv6_verdict(case)
+    assert status == case.ipv6, messages
