@@ -232,7 +232,8 @@ def _last_tuning(plugins: list[dict[str, Any]]) -> dict[str, Any] | None:
         if plugin.get("type") == "tuning":
             if not isinstance(plugin.get("sysctl"), dict):
                 plugin["sysctl"] = {}
-            return plugin
+            found: dict[str, Any] = plugin
+            return found
     return None
 
 
