@@ -226,18 +226,22 @@ def nad_ipv6_ready(snap: Snapshot) -> list[Finding]:
     and `net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen` 64 (any value >= 64 takes a /64), with
     `disable_ipv6` not 1. Keys naming Multus's interface (`net1`) count like IFNAME; `all` counts
     only for disable_ipv6 and forwarding. `warn`, not `fail`: a setup without Thread devices works
-    without it. The remediation is the exact conflist to write; pods must be recreated to get it."""
+    without it. The remediation is the exact conflist to write; pods must be recreated to get it.
+    A NAD without spec.config (confDir) or with an unusable one is `skip`, never `pass`."""
     if err := need(snap, IPV6, "network-attachment-definitions"):
         return err
-    items = [nad for nad in nads(snap) if nad.config is not None]
+    items = nads(snap)
     if not items:
-        return [finding(IPV6, Status.SKIP, CLUSTER, "No NAD with a usable spec.config to judge (see nad.config-valid).")]
+        return [finding(IPV6, Status.SKIP, CLUSTER, "No NAD exists to judge (see nad.config-valid).")]
     return [_ipv6_finding(nad) for nad in items]
 
 
 def _ipv6_finding(nad: Nad) -> Finding:
-    assert nad.config is not None
     subject = f"nad/{nad.ref}"
+    if nad.config is None:
+        why = ("it has no spec.config (Multus reads the network from its confDir on each node, which this check does "
+               "not judge)" if spec_is_empty(nad) else "its spec.config cannot be used (see nad.config-valid)")
+        return finding(IPV6, Status.SKIP, subject, f"NAD {nad.ref} is not judged for IPv6: {why}.")
     verdict = readiness(nad.config)
     ev: dict[str, Any] = {"sysctls": {s.written: s.value for s in verdict.settings.values()}}
     if verdict.skip:
