@@ -31,6 +31,7 @@ CASES = [
     ("install-multus", "multus-missing"),
     ("multus-nesting", "multus-nested-delegates"),
     ("multus-k3s-kubeconfig", "multus-kubeconfig-missing"),
+    ("nad-ipv6-ready", "nad-ipv6-not-ready"),
 ]
 
 

@@ -28,7 +28,7 @@ def run(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple
 def test_healthy_snapshot_exits_zero_and_writes_results_and_junit(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(capsys, tmp_path, "--snapshot", HEALTHY)
     assert code == 0
-    assert "16 checks: 16 pass (exit code 0)" in out
+    assert "17 checks: 17 pass (exit code 0)" in out
     assert {p.name for p in (tmp_path / "reports").iterdir()} == {"results.json", "junit.xml"}
 
 

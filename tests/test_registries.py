@@ -58,7 +58,7 @@ def test_every_fix_defined_in_fixes_is_registered_without_a_list() -> None:
     assert {f.id: type(f).__name__ for f in FIXES.values()} == {
         "flannel-service-routes": "FlannelServiceRoutes", "install-cni-plugins": "InstallCniPlugins",
         "install-multus": "InstallMultus", "lan-manual": "LanManualSteps", "multus-k3s-kubeconfig": "MultusK3sKubeconfig",
-        "multus-nesting": "MultusNesting", "nad-repair": "NadRepair"}
+        "multus-nesting": "MultusNesting", "nad-ipv6-ready": "NadIpv6Ready", "nad-repair": "NadRepair"}
 
 
 def test_importing_the_fix_registry_loads_no_kubernetes_client() -> None:
@@ -67,7 +67,7 @@ def test_importing_the_fix_registry_loads_no_kubernetes_client() -> None:
 
     code = "import sys, multus_check.fixes.registry as r; print(len(r.FIXES), 'kubernetes' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["7", "False"]
+    assert out == ["8", "False"]
 
 
 def test_the_discovery_of_checks_and_fixes_makes_no_cycle() -> None:

@@ -14,6 +14,7 @@ from multus_check.domain.cluster import (
     flannel_cni_conf,
     flannel_network,
     ipv6_only,
+    ipv6_services,
     k3s_info,
     kubernetes_service_ip,
     multus_pods,
@@ -22,6 +23,7 @@ from multus_check.domain.cluster import (
 )
 from multus_check.domain.cniconf import ConfigError, parse_json_object, plugins_of
 from multus_check.domain.ipnet import Net, contains, supernet, try_net, waste
+from multus_check.domain.ipv6rules import DEFRTR, key, ra_default_route
 from multus_check.domain.lan_overlap import lan_overlaps
 from multus_check.model import Finding, Severity, Status
 from multus_check.snapshot.data import Snapshot
@@ -35,7 +37,13 @@ def service_routing(snap: Snapshot) -> list[Finding]:
     preferred. Service IPs outside flannel's Network then leave through net1, skip kube-proxy, and
     cluster DNS times out. Reports which sufficient condition keeps them on eth0: S1 (Service CIDR
     inside flannel Network), S2 (flannel CNI `ipam.routes` for the Service CIDR) or S3 (net1 adds
-    no competing default route)."""
+    no competing default route). IPv6, when the cluster serves it (an IPv6 Service CIDR, an IPv6
+    clusterIP, kube-apiserver's --service-cluster-ip-range, flannel's IPv6Network): a NAD whose
+    chain accepts RAs (accept_ra 1, the kernel default) without `accept_ra_defrtr` 0 lets the LAN
+    router's RA add `default via fe80::... dev net1 proto ra metric 1024`, the same metric as
+    eth0's IPv6 default, so IPv6 Service traffic may leave through net1 (matter-thread-ipv6.md
+    "A second default route"); the same S1/S2 hold it, or S3: every NAD sets
+    `net.ipv6.conf.IFNAME.accept_ra_defrtr` 0 through tuning (Thread's RIO routes still arrive)."""
     if err := need(snap, SR, "nodes", "configmaps", "services", "network-attachment-definitions"):
         return err
     net = flannel_network(snap)
@@ -55,26 +63,65 @@ def service_routing(snap: Snapshot) -> list[Finding]:
     if net.value is None:
         return [finding(SR, Status.ERROR, CLUSTER, f"Could not evaluate: flannel's Network is unknown ({net.problem}).",
                         "Fix flannel's net-conf.json first (see flannel.network-contains-pod-cidrs).", **ev)]
-    v4 = [s for s in svc.value if s.version == 4]
-    s1 = all(contains(net.value, s) for s in v4)
+    v4 = _ipv4_side(snap, net.value, [s for s in svc.value if s.version == 4], svc.source, str(dns.value), ev)
+    v6 = _ipv6_side(snap, ev)
+    broken = [side for side in (v4, v6) if side is not None and not side[0]]
+    if not broken:
+        return [finding(SR, Status.PASS, CLUSTER, " ".join(side[1] for side in (v4, v6) if side), **ev)]
+    status = Status.FAIL if nads(snap) else Status.WARN
+    lead = "" if nads(snap) else "No NAD exists yet, but once a macvlan+DHCP NAD is used: "
+    return [finding(SR, status, CLUSTER, lead + " ".join(side[1] for side in broken),
+                    " ".join(side[2] for side in broken), **ev)]
+
+
+Side = tuple[bool, str, str]  # (holds, message, remediation)
+
+
+def _ipv4_side(snap: Snapshot, network: Net, v4: list[Net], source: str, dns: str, ev: dict[str, Any]) -> Side:
+    s1 = all(contains(network, s) for s in v4)
     s2, s2_where = _s2_routes(snap, v4)
     s3, s3_why = _s3_no_competing_default(snap)
     ev["conditions"] = {"S1": s1, "S2": s2, "S3": s3}
     ev["S2_source"], ev["S3_reason"] = s2_where, s3_why
+    ev["ipv4_held"] = s1 or s2 or s3
     held = [name for name, ok in (("S1", s1), ("S2", s2), ("S3", s3)) if ok]
     if held:
-        text = {"S1": f"S1 (Service CIDR inside flannel Network {net.value})",
+        text = {"S1": f"S1 (Service CIDR inside flannel Network {network})",
                 "S2": f"S2 (flannel ipam.routes cover the Service CIDR, {s2_where})",
                 "S3": f"S3 ({s3_why})"}
-        return [finding(SR, Status.PASS, CLUSTER,
-                        "Service traffic stays on eth0 in Multus pods: " + "; ".join(text[h] for h in held) + ".", **ev)]
-    status = Status.FAIL if nads(snap) else Status.WARN
-    lead = ("" if nads(snap) else "No NAD exists yet, but once a macvlan+DHCP NAD is used: ")
-    return [finding(SR, status, CLUSTER,
-                    f"{lead}Service CIDR {', '.join(map(str, v4))} ({svc.source}) lies outside flannel Network {net.value}, "
-                    f"and {s3_why}: the net1 default route wins, so cluster DNS {dns.value} leaves via net1 to the LAN "
-                    "router and times out.",
-                    _routing_remedy(snap, net.value, v4), **ev)]
+        return True, "Service traffic stays on eth0 in Multus pods: " + "; ".join(text[h] for h in held) + ".", ""
+    return (False, f"Service CIDR {', '.join(map(str, v4))} ({source}) lies outside flannel Network {network}, "
+            f"and {s3_why}: the net1 default route wins, so cluster DNS {dns} leaves via net1 to the LAN router "
+            "and times out.", _routing_remedy(snap, network, v4))
+
+
+def _ipv6_side(snap: Snapshot, ev: dict[str, Any]) -> Side | None:
+    """The IPv6 twin: None when the cluster serves no IPv6 Services."""
+    six = ipv6_services(snap)
+    ev["ipv6_evidence"] = six.extra.get("evidence", [])
+    if not six.source:
+        return None
+    v6, net6 = list(six.value), flannel_network(snap).extra.get("ipv6_network")
+    s1 = bool(v6) and net6 is not None and all(contains(net6, s) for s in v6)
+    s2, s2_where = _s2_routes(snap, v6)
+    items = nads(snap)
+    ra = [(nad.ref, why) for nad in items if nad.config is not None and (why := ra_default_route(nad.config))]
+    s3 = bool(items) and not ra
+    ev["ipv6_conditions"] = {"S1": s1, "S2": s2, "S3": s3}
+    ev["ipv6_ra_nads"] = [ref for ref, _ in ra]
+    if s1 or s2 or s3:
+        how = (f"S1 (IPv6 Service CIDR inside flannel IPv6Network {net6})" if s1 else
+               f"S2 (flannel ipam.routes cover the IPv6 Service CIDR, {s2_where})" if s2 else
+               "S3 (every NAD sets accept_ra_defrtr=0 or takes no RAs)")
+        return True, f"IPv6 ({six.source}): {how}.", ""
+    cidrs = ", ".join(map(str, v6)) or "the IPv6 Services"
+    why = "; ".join(f"NAD {ref} {text}" for ref, text in ra) or "no NAD exists to judge"
+    return (False, f"The cluster serves IPv6 ({six.source}) and {why}: the LAN router's RA adds `default via fe80::... "
+            f"dev net1 proto ra metric 1024`, competing with eth0's IPv6 default route, so traffic to {cidrs} may "
+            "leave via net1.",
+            f"Add a tuning plugin after the interface plugin with \"sysctl\": {{\"{key(DEFRTR)}\": \"0\"}} to "
+            f"{', '.join(ref for ref, _ in ra) or 'each LAN NAD'} (`multus-check --fix` does it with nad-ipv6-ready, "
+            "keeping Thread's RIO routes), then recreate the pods using it.")
 
 
 def _s2_routes(snap: Snapshot, svc: list[Net]) -> tuple[bool, str]:

@@ -9,6 +9,7 @@ plugin binaries.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from multus_check.checks.base import CLUSTER, finding, need, per_node
@@ -17,6 +18,7 @@ from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, nads
 from multus_check.domain.confdir import Lookup, find_for_node, nad_config, spec_is_empty
 from multus_check.domain.ipamrules import Problem
+from multus_check.domain.ipv6rules import key, readiness, ready_config
 from multus_check.domain.nadrules import binaries, config_problems, link_needs
 from multus_check.domain.node import default_route_iface, interfaces
 from multus_check.domain.nodelinks import LinkVerdict, judge_need
@@ -27,8 +29,10 @@ from multus_check.snapshot.data import NodeFacts, SectionState, Snapshot
 CRD_MANIFEST = ("https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4.2.3/deployments/"
                 "multus-daemonset.yml")
 EXAMPLE_NAD = ('apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata: {name: macvlan-lan, '
-               'namespace: default}\nspec:\n  config: \'{"cniVersion": "0.3.1", "type": "macvlan", "master": "eth0", '
-               '"mode": "bridge", "capabilities": {"mac": true}, "ipam": {"type": "dhcp"}}\'')
+               'namespace: default}\nspec:\n  config: \'{"cniVersion": "0.3.1", "name": "macvlan-lan", "plugins": '
+               '[{"type": "macvlan", "master": "eth0", "mode": "bridge", "capabilities": {"mac": true}, "ipam": {"type": '
+               '"dhcp"}}, {"type": "tuning", "sysctl": {"net.ipv6.conf.IFNAME.accept_ra": "1", '
+               '"net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"}}]}\'')
 
 
 @check("nad.crd", "the NetworkAttachmentDefinition CRD is installed", Severity.CRITICAL, fix="install-multus")
@@ -209,3 +213,54 @@ def _judge_links(snap: Snapshot, cid: str, name: str, facts: NodeFacts, nad: Nad
 def _remediation(verdict: LinkVerdict, node: str, links: dict[str, Any]) -> str:
     text = REMEDIATION.get(verdict.kind, "See the message.").format(link=verdict.link or "")
     return f"On node {node}: {text} Interfaces there: {', '.join(sorted(links))}."
+
+
+IPV6 = "nad.ipv6-ready"
+
+
+@check(IPV6, "each LAN NAD's chain lets net1 take the Thread border routers' IPv6 routes (tuning: accept_ra, "
+       "accept_ra_rt_info_max_plen 64, IPv6 on)", Severity.MEDIUM, fix="nad-ipv6-ready")
+def nad_ipv6_ready(snap: Snapshot) -> list[Finding]:
+    """Matter is IPv6 only, and Thread devices sit behind border routers that announce the mesh
+    prefix as a Route Information Option in their RAs. A pod's net1 lives in a fresh namespace where
+    `net.ipv6.conf.net1.accept_ra_rt_info_max_plen` is 0, so that route is ignored while SLAAC works:
+    Wi-Fi/Ethernet Matter devices answer, Thread ones never do (matter-thread-ipv6.md). Only a
+    `tuning` plugin chained after the interface plugin (macvlan, ipvlan l2, vlan, bridge,
+    host-device) can set it in the pod: `net.ipv6.conf.IFNAME.accept_ra` 1 (2 when forwarding is on)
+    and `net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen` 64 (any value >= 64 takes a /64), with
+    `disable_ipv6` not 1. Keys naming Multus's interface (`net1`) count like IFNAME; `all` counts
+    only for disable_ipv6 and forwarding. `warn`, not `fail`: a setup without Thread devices works
+    without it. The remediation is the exact conflist to write; pods must be recreated to get it.
+    A NAD without spec.config (confDir) or with an unusable one is `skip`, never `pass`."""
+    if err := need(snap, IPV6, "network-attachment-definitions"):
+        return err
+    items = nads(snap)
+    if not items:
+        return [finding(IPV6, Status.SKIP, CLUSTER, "No NAD exists to judge (see nad.config-valid).")]
+    return [_ipv6_finding(nad) for nad in items]
+
+
+def _ipv6_finding(nad: Nad) -> Finding:
+    subject = f"nad/{nad.ref}"
+    if nad.config is None:
+        why = ("it has no spec.config (Multus reads the network from its confDir on each node, which this check does "
+               "not judge)" if spec_is_empty(nad) else "its spec.config cannot be used (see nad.config-valid)")
+        return finding(IPV6, Status.SKIP, subject, f"NAD {nad.ref} is not judged for IPv6: {why}.")
+    verdict = readiness(nad.config)
+    ev: dict[str, Any] = {"sysctls": {s.written: s.value for s in verdict.settings.values()}}
+    if verdict.skip:
+        return finding(IPV6, Status.SKIP, subject, f"NAD {nad.ref} is not judged for IPv6: {verdict.skip}.", **ev)
+    if verdict.ready:
+        shown = ", ".join(f"{s.written}={s.value}" for s in verdict.settings.values())
+        return finding(IPV6, Status.PASS, subject, f"NAD {nad.ref} ({verdict.main}) sets {shown} through tuning: net1 "
+                       "accepts RAs and the Thread border routers' /64 routes.", **ev)
+    patched, _ = ready_config(nad.config, verdict)
+    ev["wanted"] = verdict.wanted
+    return finding(IPV6, Status.WARN, subject,
+                   f"NAD {nad.ref} ({verdict.main}): " + "; ".join(verdict.problems) + ". Matter over Thread will not "
+                   "work from pods using it (Wi-Fi/Ethernet Matter devices are unaffected).",
+                   f"Set {', '.join(f'{key(n)}={v}' for n, v in verdict.wanted.items())} with a tuning plugin: "
+                   f"`kubectl -n {k8s.namespace(nad.obj)} edit network-attachment-definitions.k8s.cni.cncf.io "
+                   f"{k8s.name(nad.obj)}` (or `multus-check --fix`) and make spec.config:\n"
+                   + json.dumps(patched, indent=2) + "\nPods already using it keep their net1 until they are recreated.",
+                   **ev)

@@ -73,7 +73,8 @@ def _version_problems(wanted: dict[str, set[str]], found: dict[str, tuple[str, D
        Severity.CRITICAL, fix="install-cni-plugins")
 def plugins_present(snap: Snapshot) -> list[Finding]:
     """k3s bundles only bandwidth, bridge, firewall, flannel, host-local, loopback and portmap;
-    macvlan and dhcp must be installed where Multus searches, or pods fail with
+    macvlan and dhcp (and every chained plugin, such as tuning) must be installed where Multus
+    searches, or pods fail with
     `failed to find plugin "macvlan" in path [...]`. A plugin older than the NAD's cniVersion
     fails with `incompatible CNI versions` (the collector asks each plugin which it accepts)."""
     cid = "plugins.present"

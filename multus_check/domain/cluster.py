@@ -209,6 +209,43 @@ def _service_cidrs(snap: Snapshot) -> Sourced:
     return Sourced([parse_net("10.96.0.0/12")], "kubeadm default (assumed: no ServiceCIDR, node-args or kubeadm-config)")
 
 
+def ipv6_services(snap: Snapshot) -> Sourced:
+    """The cluster's IPv6 Service CIDRs and every sign that it serves IPv6 (dual stack): IPv6 entries of
+    the Service CIDRs, k3s --service-cidr, kube-apiserver --service-cluster-ip-range, Services with an
+    IPv6 clusterIP, flannel's IPv6Network. `value`: the IPv6 Service CIDRs found (may be empty while
+    `extra["evidence"]` is not); `source`: "" when nothing shows IPv6."""
+    return cached(snap, "ipv6-services", _ipv6_services)
+
+
+def _ipv6_services(snap: Snapshot) -> Sourced:
+    nets: list[Any] = []
+    evidence: list[str] = []
+
+    def add(found: list[Any], where: str) -> None:
+        new = [n for n in found if n is not None and n.version == 6]
+        if new:
+            nets.extend(n for n in new if n not in nets)
+            evidence.append(f"{where}: {', '.join(map(str, new))}")
+
+    svc = service_cidrs(snap)
+    add(list(svc.value), svc.source)
+    info = k3s_info(snap)
+    add([try_net(c) for c in info.server_flags.get("--service-cidr", "").split(",") if c],
+        "k3s server node-args --service-cidr")
+    for pod in snap.kind("Pod"):
+        for container in k8s.containers(pod):
+            args = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+            ranges = [a.split("=", 1)[1] for a in args if a.startswith("--service-cluster-ip-range=")]
+            add([try_net(c) for r in ranges for c in r.split(",")], f"pod {k8s.ref(pod)} --service-cluster-ip-range")
+    ips = [ip for o in snap.kind("Service") for ip in (k8s.spec(o).get("clusterIPs") or []) if ":" in str(ip)]
+    if ips:
+        evidence.append(f"Services with an IPv6 clusterIP: {', '.join(map(str, ips[:3]))}")
+    flannel6 = flannel_network(snap).extra.get("ipv6_network")
+    if flannel6 is not None and flannel_network(snap).extra.get("enable_ipv6"):
+        evidence.append(f"flannel IPv6Network {flannel6} (EnableIPv6)")
+    return Sourced(nets, "; ".join(dict.fromkeys(evidence)), extra={"evidence": list(dict.fromkeys(evidence))})
+
+
 def _kubeadm_networking(snap: Snapshot) -> dict[str, Any]:
     cm = snap.get("ConfigMap", "kube-system", "kubeadm-config")
     text = str((cm or {}).get("data", {}).get("ClusterConfiguration", ""))
@@ -394,6 +431,24 @@ def macvlan_masters(nad: Nad) -> list[str | None]:
 
 def multus_pods(snap: Snapshot) -> list[dict[str, Any]]:
     return [p for p in snap.kind("Pod") if k8s.NETWORKS_ANNOTATION in k8s.annotations_of(p)]
+
+
+def pods_using(snap: Snapshot, nad: Nad) -> list[str]:
+    """The pods (namespace/name) whose networks annotation names the NAD: the JSON form
+    (`[{"name": ..., "namespace": ...}]`) or the short one (`ns/name@ifname, name`)."""
+    ns, name = k8s.namespace(nad.obj), k8s.name(nad.obj)
+    out = []
+    for pod in multus_pods(snap):
+        raw = k8s.annotations_of(pod).get(k8s.NETWORKS_ANNOTATION, "")
+        data = json_or_none(raw) if raw.strip().startswith("[") else None
+        if isinstance(data, list):
+            refs = [(str(e.get("namespace") or k8s.namespace(pod)), str(e.get("name"))) for e in data if isinstance(e, dict)]
+        else:
+            refs = [(p[0] if len(p) == 2 else k8s.namespace(pod), p[-1].split("@")[0])
+                    for p in (item.strip().split("/", 1) for item in raw.split(",") if item.strip())]
+        if (ns, name) in refs:
+            out.append(k8s.ref(pod))
+    return out
 
 
 def json_or_none(text: str) -> Any:

@@ -98,8 +98,11 @@ class FlannelServiceRoutes(Fix):
     repairs = frozenset({"cidr.service-routing"})
 
     def plan(self, snap: Snapshot, findings: list[Finding], ctx: PlanContext) -> Plan:
-        if not self.failing(findings):
+        failing = self.failing(findings)
+        if not failing:
             return self.nothing("Service routing already holds (cidr.service-routing passes)")
+        if all(f.evidence.get("ipv4_held") for f in failing):
+            return self.nothing("IPv4 Service routing holds; the IPv6 default route on net1 is nad-ipv6-ready's")
         net = flannel_network(snap).value
         svc = [s for s in service_cidrs(snap).value if s.version == 4]
         cm = flannel_configmap(snap)

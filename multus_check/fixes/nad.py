@@ -15,6 +15,7 @@ from typing import Any
 from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, nad_of, nads
 from multus_check.domain.cniconf import MACVLAN_MODES, plugins_of
+from multus_check.domain.ipv6rules import readiness, ready_config
 from multus_check.domain.node import NotCollected, default_route_iface, interfaces
 from multus_check.fixes.plan import Action, Change, Edit, Fix, Plan, PlanContext, ensure_dict, replace
 from multus_check.model import Finding, Status
@@ -56,8 +57,10 @@ def choose_master(snap: Snapshot) -> tuple[str | None, str]:
 def repaired_config(nad: Nad, master: str) -> tuple[dict[str, Any], list[str]]:
     """A config for `nad` that passes nad.config-valid and nad.master, and what was changed."""
     if nad.config is None:
-        fresh = {"cniVersion": "0.3.1", "type": "macvlan", "master": master, "mode": "bridge", "ipam": {"type": "dhcp"}}
-        return fresh, [f"spec.config could not be used ({nad.problem}); replaced by a macvlan+DHCP config"]
+        fresh = thread_ready({"cniVersion": "0.3.1", "type": "macvlan", "master": master, "mode": "bridge",
+                              "ipam": {"type": "dhcp"}})
+        return fresh, [f"spec.config could not be used ({nad.problem}); replaced by a macvlan+DHCP config with tuning "
+                       "for Matter over Thread (nad.ipv6-ready)"]
     conf: dict[str, Any] = json.loads(json.dumps(nad.config))
     what: list[str] = []
     for plugin in plugins_of(conf):
@@ -123,9 +126,15 @@ def _config_edit(master: str) -> Edit:
     return edit
 
 
+def thread_ready(config: dict[str, Any]) -> dict[str, Any]:
+    """A new single macvlan config as the conflist nad.ipv6-ready passes (tuning after macvlan)."""
+    conf, _ = ready_config(config, readiness(config))
+    return conf
+
+
 def _new_nad(master: str) -> dict[str, Any]:
-    config = {"cniVersion": "0.3.1", "type": "macvlan", "master": master, "mode": "bridge",
-              "capabilities": {"mac": True}, "ipam": {"type": "dhcp"}}
+    config = thread_ready({"cniVersion": "0.3.1", "type": "macvlan", "master": master, "mode": "bridge",
+                           "capabilities": {"mac": True}, "ipam": {"type": "dhcp"}})
     return {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
             "metadata": {"name": DEFAULT_NAD[1], "namespace": DEFAULT_NAD[0],
                          "labels": {"app.kubernetes.io/managed-by": "multus-check"}},

@@ -124,6 +124,8 @@ class Plan:
     #: set when the repair only shows after something runs (a DaemonSet rollout): checks still failing
     #: right after apply are then reported `pending` with this reason instead of `fail`
     pending: str | None = None
+    #: what the person must do once the changes are applied (printed after the run, e.g. recreate pods)
+    after_apply: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:

@@ -151,6 +151,7 @@ def render_run(run: FixRun, run_id: str) -> str:
         lines.append(f"verified {cid}: {status}" + (f" ({run.pending[cid]})" if cid in run.pending else ""))
     lines += [f"REGRESSION: {cid} passed before the fix and does not now" for cid in run.regressions]
     if run.outcome.applied:
+        lines += [f"next: {step}" for step in run.next_steps]
         lines.append(f"undo with: multus-check undo {run_id}")
     return "\n".join(lines) + "\n"
 
@@ -175,6 +176,7 @@ class FixRun:
     repaired: dict[str, str] = field(default_factory=dict)  # check id -> status after the fix, or "pending"
     pending: dict[str, str] = field(default_factory=dict)  # check id -> what must happen first
     regressions: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)  # the applied plans' `after_apply`
     #: why the checks could not be run again after the fix (the collection failed), if they could not
     recheck_problem: str | None = None
     checked: bool = False  # the checks ran again on a fresh collection
@@ -191,6 +193,7 @@ def execute(plans: list[Plan], writer: Writer, before: Snapshot, report_dir: Pat
     journal = Journal.create(report_dir, run_id)
     outcome = apply(plans, writer, journal)
     run = FixRun(journal, outcome)
+    run.next_steps = [step for p in plans if p.changes and p.refused is None for step in p.after_apply]
     if not outcome.ok or not outcome.applied:
         return run
     old = statuses(static_findings(before))

@@ -173,6 +173,7 @@ SESSIONS = (
     Session("kubeconfig", "multus-kubeconfig-missing", _fix("multus-k3s-kubeconfig")),
     Session("nad", "nad-config-invalid", _fix("nad-repair")),
     Session("nad-create", "healthy-k3s", _fix("nad-repair create"), edit=_no_nad),
+    Session("nad-ipv6", "nad-ipv6-not-ready", _fix("nad-ipv6-ready")),
 )
 
 

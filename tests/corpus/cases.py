@@ -6,7 +6,8 @@ nodes.yaml it runs on), `expect` (the recorded verdicts of nad.config-valid, nad
 plugins.present), `plugin` (what Debian's plugins 1.1.1 do with it: accepts | refuses) and, when
 they refuse, `error` (a substring of their message). Optional: `pod` (what the pod requests:
 `ips`, `mac`), `confdir` (files in Multus's confDir), `disagree` (a key of DISAGREEMENTS: the
-static verdict is stricter than the plugin on purpose).
+static verdict is stricter than the plugin on purpose), `ipv6` (the nad.ipv6-ready verdict; the lab
+tier then reads net1's IPv6 sysctls after the real ADD: a `pass` must have set what Thread needs).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Case:
     pod: dict[str, Any] = field(default_factory=dict)
     confdir: dict[str, str] = field(default_factory=dict)
     disagree: str | None = None
+    ipv6: str | None = None  # the recorded nad.ipv6-ready verdict (pass | warn | skip), for the cases that record it
 
     @property
     def ref(self) -> str:
@@ -69,7 +71,7 @@ def load_case(path: Path) -> Case:
     nad = doc["nad"]
     nad.setdefault("metadata", {}).setdefault("namespace", "default")
     return Case(path.stem, doc["source"], doc["node"], nad, doc["expect"], doc["plugin"], doc.get("error"),
-                doc.get("pod") or {}, doc.get("confdir") or {}, doc.get("disagree"))
+                doc.get("pod") or {}, doc.get("confdir") or {}, doc.get("disagree"), doc.get("ipv6"))
 
 
 def all_cases() -> list[Case]:
@@ -164,3 +166,19 @@ def verdicts(case: Case, facts: NodeFacts) -> dict[str, tuple[str, list[str]]]:
 
 def static_fails(found: dict[str, tuple[str, list[str]]]) -> bool:
     return any(status == Status.FAIL.value for status, _ in found.values())
+
+
+def ipv6_verdict(case: Case) -> tuple[str, list[str]]:
+    """nad.ipv6-ready's worst status and messages on the case's one-NAD snapshot (it needs no node facts)."""
+    spec = registry.get("nad.ipv6-ready")
+    assert spec.fn is not None
+    findings = spec.fn(snapshot_for(case, NodeFacts(NODE)))
+    worst = max(findings, key=lambda f: f.status.rank)
+    return worst.status.value, [f.message for f in findings]
+
+
+def thread_ready(sysctls: dict[str, str]) -> bool:
+    """What Thread needs, read from net1 after the real ADD: RAs accepted, /64 RIOs taken, IPv6 on."""
+    need_ra = 2 if sysctls.get("forwarding") == "1" else 1
+    return (int(sysctls.get("accept_ra", "0")) >= need_ra and int(sysctls.get("accept_ra_rt_info_max_plen", "0")) >= 64
+            and sysctls.get("disable_ipv6") == "0")

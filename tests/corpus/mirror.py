@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from multus_check.snapshot.data import DirEntry, NodeFacts
 PREFIX = "mcn-"
 CNI_PATH = "/usr/lib/cni"
 PLUGIN_TIMEOUT = 90.0
+IPV6_SYSCTLS = ("accept_ra", "accept_ra_rt_info_max_plen", "accept_ra_defrtr", "disable_ipv6", "forwarding")
 UNSUPPORTED = re.compile(r"failed to create (ipvlan|vlan): operation not supported")
 
 
@@ -183,6 +184,8 @@ class Outcome:
     message: str
     seconds: float
     del_error: str = ""
+    #: net1's net.ipv6.conf values right after a good ADD (what the real chain set), by sysctl name
+    sysctls: dict[str, str] = field(default_factory=dict)
 
 
 def multus_config(text: str, name: str, confdir: dict[str, str]) -> dict[str, Any]:
@@ -273,10 +276,20 @@ class CniRunner:
         try:
             env = self._env(meta, pod)
             ok, message, prev = self._add_all(plugins, env)
+            sysctls = self._ipv6_sysctls() if ok else {}
             del_error = self._del_all(plugins, env, prev)
         finally:
             subprocess.run(["ip", "netns", "del", self.pod_ns], capture_output=True, check=False)
-        return Outcome(ok, self.stage, message, time.monotonic() - t0, del_error)
+        return Outcome(ok, self.stage, message, time.monotonic() - t0, del_error, sysctls)
+
+    def _ipv6_sysctls(self) -> dict[str, str]:
+        out = {}
+        for name in IPV6_SYSCTLS:
+            read = subprocess.run(["ip", "netns", "exec", self.pod_ns, "cat", f"/proc/sys/net/ipv6/conf/net1/{name}"],
+                                  capture_output=True, text=True, check=False)
+            if read.returncode == 0:
+                out[name] = read.stdout.strip()
+        return out
 
     def _adjust(self, plugin: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any]:
         plugin = json.loads(json.dumps(plugin))

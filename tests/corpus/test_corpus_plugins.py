@@ -28,7 +28,17 @@ from multus_check.lab import daemons
 from multus_check.lab import lifecycle as lab
 from multus_check.snapshot.data import NodeFacts
 from tests.corpus import mirror
-from tests.corpus.cases import CHECKS, DISAGREEMENTS, Case, all_cases, nodes_doc, static_fails, verdicts
+from tests.corpus.cases import (
+    CHECKS,
+    DISAGREEMENTS,
+    Case,
+    all_cases,
+    ipv6_verdict,
+    nodes_doc,
+    static_fails,
+    thread_ready,
+    verdicts,
+)
 from tests.corpus.conftest import SUMMARY
 
 pytestmark = pytest.mark.lab
@@ -174,6 +184,21 @@ def test_the_checks_fail_exactly_when_the_real_plugin_refuses(differential: Diff
         assert (fails, outcome.accepted) == ((True, True) if direction == "stricter" else (False, False)), why
     else:
         assert fails == (not outcome.accepted), (differential.static[case.name], outcome)
+
+
+@pytest.mark.parametrize("case", [c for c in RUN if c.ipv6 in ("pass", "warn")], ids=lambda c: c.name)
+def test_nad_ipv6_ready_passes_exactly_the_chains_that_really_set_what_thread_needs_on_net1(
+        differential: Differential, case: Case) -> None:
+    """A `pass` is proven by the real chain: net1 takes RAs and /64 RIOs, IPv6 on. A `warn` about
+    accept_ra_rt_info_max_plen or disable_ipv6 is one the real chain shows too (a warn only about an
+    unset accept_ra is about the node's defaults, which the namespace here cannot show)."""
+    outcome = differential.outcomes[case.name]
+    assert outcome.accepted and outcome.sysctls, outcome
+    status, messages = ipv6_verdict(case)
+    if status == "pass":
+        assert thread_ready(outcome.sysctls), outcome.sysctls
+    elif any("accept_ra_rt_info_max_plen" in m or "disabled" in m for m in messages):
+        assert not thread_ready(outcome.sysctls), (outcome.sysctls, messages)
 
 
 def test_every_namespace_the_differential_made_is_gone_and_the_root_namespace_is_untouched(

@@ -12,6 +12,7 @@ from tests.corpus.cases import (
     DISAGREEMENTS,
     Case,
     all_cases,
+    ipv6_verdict,
     nodes_doc,
     profile,
     static_fails,
@@ -75,3 +76,17 @@ def test_the_catalog_entry_for_a_plugins_refusal_names_a_check_that_fails_that_n
     failing = {CHECKS[key] for key, (status, _) in found.items() if status == "fail"}
     owners = {"nad.config-valid", "plugins.present"} if known.id == "F32" else {known.check}  # a version no plugin / this node's
     assert owners & failing, (known.id, known.check, failing)
+
+
+IPV6 = [c for c in CASES if c.ipv6 is not None]
+
+
+def test_the_corpus_records_nad_ipv6_ready_for_tuning_chains_and_plain_macvlans() -> None:
+    assert {c.ipv6 for c in IPV6} >= {"pass", "warn"} and len(IPV6) >= 6
+    assert all(c.ipv6 in ("pass", "warn", "skip") for c in IPV6)
+
+
+@pytest.mark.parametrize("case", IPV6, ids=lambda c: c.name)
+def test_nad_ipv6_ready_gives_the_recorded_verdict(case: Case) -> None:
+    status, messages = ipv6_verdict(case)
+    assert status == case.ipv6, messages

@@ -66,7 +66,18 @@ CASES = [
     Case("install-cni-plugins", lambda _: FIXTURES / "plugins-missing", (MULTUS_DS, DHCP_DS)),
     Case("install-multus", lambda _: FIXTURES / "multus-missing", (FLANNEL_DS, DHCP_DS)),
     Case("attach", lambda _: FIXTURES / "healthy-k3s", (DEPLOY,)),
+    Case("nad-ipv6-ready", lambda _: FIXTURES / "nad-ipv6-not-ready", (NAD,)),
+    Case("nad-ipv6-ready", lambda tmp: variant("healthy-k3s", tmp, _tuning_without_rio), (NAD,)),
 ]
+
+
+def _tuning_without_rio(items: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+    """The seed conflist whose tuning sets other sysctls but not accept_ra_rt_info_max_plen."""
+    for obj in items:
+        if obj["kind"] == "NetworkAttachmentDefinition":
+            conf = json.loads(obj["spec"]["config"])
+            conf["plugins"][1]["sysctl"] = {"net.core.somaxconn": "500", "net.ipv6.conf.IFNAME.accept_ra": "1"}
+            obj["spec"]["config"] = json.dumps(conf)
 
 
 def _nad_master_missing(items: list[dict[str, Any]], meta: dict[str, Any]) -> None:
@@ -172,7 +183,7 @@ def _assert_extras_survive(before: dict[str, Any], after: dict[str, Any], ex: Ex
         assert {k: after["data"][k] for k in ex.data} == ex.data
         return
     if after["kind"] == "NetworkAttachmentDefinition":
-        assert json.loads(after["spec"]["config"]).get("bearerToken") == json.loads(before["spec"]["config"]).get("bearerToken")
+        assert _nad_key(after, "bearerToken") == _nad_key(before, "bearerToken")
         return
     pod_before, pod_after = before["spec"]["template"]["spec"], after["spec"]["template"]["spec"]
     envs = {c["name"]: c.get("env") for c in pod_after["containers"]}
@@ -182,6 +193,13 @@ def _assert_extras_survive(before: dict[str, Any], after: dict[str, Any], ex: Ex
     assert pod_after.get("tolerations") == pod_before.get("tolerations")
     assert pod_after.get("volumes") == pod_before.get("volumes")
     assert after["spec"]["template"]["metadata"]["annotations"]["example.com/webhook"] == ex.annotations["example.com/webhook"]
+
+
+def _nad_key(nad: dict[str, Any], key: str) -> Any:
+    """A key of the NAD's config, or of its main plugin (nad-ipv6-ready moves a single config's keys into
+    the first plugin of the conflist it makes)."""
+    conf = json.loads(nad["spec"]["config"])
+    return conf[key] if key in conf else (conf.get("plugins") or [{}])[0].get(key)
 
 
 def _check_example(case: Case, w: World, nodes_from: Snapshot, base: dict[Key, dict[str, Any]], ex: Extras, report: Path) -> None:

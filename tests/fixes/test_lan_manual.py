@@ -83,7 +83,9 @@ def _wifi_master_with_wired_eth0(snap: Snapshot) -> Snapshot:
         facts.files["/sys/class/net/wlan0/uevent"] = "DEVTYPE=wlan\nINTERFACE=wlan0\n"
     for obj in snap.objects:
         if obj["kind"] == "NetworkAttachmentDefinition":
-            obj["spec"]["config"] = json.dumps({**json.loads(obj["spec"]["config"]), "master": "wlan0"})
+            conf = json.loads(obj["spec"]["config"])
+            conf["plugins"][0]["master"] = "wlan0"  # the seed NAD is a conflist: macvlan, then tuning
+            obj["spec"]["config"] = json.dumps(conf)
     snap.invalidate()
     return snap
 

@@ -30,7 +30,8 @@ def test_invalid_nad_config_is_rewritten_verified_and_undone_byte_for_byte(tmp_p
         assert run.verified, run
         assert run.repaired == {"nad.config-valid": "pass", "nad.master": "pass"}
         config = json.loads(w.stored(*NAD_KEY)["spec"]["config"])
-        assert config["master"] == "eth0" and config["ipam"] == {"type": "dhcp"}
+        macvlan, tuning = config["plugins"]
+        assert macvlan["master"] == "eth0" and macvlan["ipam"] == {"type": "dhcp"} and tuning["type"] == "tuning"
         assert undo(Journal.load(run.journal.path), w.writer).ok
         assert w.stored(*NAD_KEY)["spec"]["config"] == original["spec"]["config"]
         assert same_object(w.stored(*NAD_KEY), original)
@@ -41,7 +42,7 @@ def _master(name: str) -> Any:
         for obj in items:
             if obj["kind"] == "NetworkAttachmentDefinition":
                 conf = json.loads(obj["spec"]["config"])
-                conf["master"] = name
+                conf["plugins"][0]["master"] = name  # the seed NAD is a conflist: macvlan, then tuning
                 obj["spec"]["config"] = json.dumps(conf)
     return edit
 
@@ -58,7 +59,8 @@ def test_a_master_no_node_has_is_replaced_by_the_common_wired_nic_keeping_the_re
 
         assert run.verified, run
         after = json.loads(w.stored(*NAD_KEY)["spec"]["config"])
-        assert after == {**before, "master": "eth0"}
+        before["plugins"][0]["master"] = "eth0"
+        assert after == before
 
 
 def _no_nads(items: list[dict[str, Any]], meta: dict[str, Any]) -> None:
@@ -75,7 +77,7 @@ def test_a_missing_nad_is_created_and_undo_deletes_it(tmp_path: Path) -> None:
         run = execute([plan], w.writer, snap, tmp_path / "report", "run-n3", w.collect)
 
         assert run.verified, run
-        assert json.loads(w.stored(*NAD_KEY)["spec"]["config"])["master"] == "eth0"
+        assert json.loads(w.stored(*NAD_KEY)["spec"]["config"])["plugins"][0]["master"] == "eth0"
         assert [m for m, _, _ in w.fix_writes(dry_run=False)] == ["POST"]
         outcome = undo(Journal.load(run.journal.path), w.writer)
         assert outcome.ok and outcome.deleted == ["NetworkAttachmentDefinition default/macvlan-lan"]

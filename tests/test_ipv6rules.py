@@ -1,0 +1,89 @@
+"""domain/ipv6rules.py: what a NAD's chain sets for net1's IPv6, judged and repaired as pure functions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from multus_check.domain.ipv6rules import ra_default_route, readiness, ready_config
+
+MACVLAN = {"type": "macvlan", "master": "eth0", "ipam": {"type": "dhcp"}}
+READY = {"net.ipv6.conf.IFNAME.accept_ra": "1", "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"}
+
+
+def _chain(*plugins: dict[str, Any], main: dict[str, Any] = MACVLAN) -> dict[str, Any]:
+    return {"cniVersion": "0.4.0", "name": "lan", "plugins": [main, *plugins]}
+
+
+def _tuning(sysctl: dict[str, str]) -> dict[str, Any]:
+    return {"type": "tuning", "sysctl": sysctl}
+
+
+def test_the_two_sysctls_through_tuning_after_the_main_plugin_are_ready() -> None:
+    verdict = readiness(_chain(_tuning(READY)))
+    assert verdict.ready and verdict.main == "macvlan" and verdict.wanted == {}
+
+
+def test_a_tuning_before_the_interface_plugin_or_keys_on_default_and_all_do_not_count() -> None:
+    assert readiness({"cniVersion": "0.4.0", "plugins": [_tuning(READY), MACVLAN]}).skip is not None
+    verdict = readiness(_chain(_tuning({"net.ipv6.conf.default.accept_ra_rt_info_max_plen": "64",
+                                        "net.ipv6.conf.all.accept_ra_rt_info_max_plen": "64",
+                                        "net.ipv6.conf.IFNAME.accept_ra": "1"})))
+    assert verdict.wanted == {"accept_ra_rt_info_max_plen": "64"}
+
+
+def test_forwarding_on_needs_accept_ra_2() -> None:
+    verdict = readiness(_chain(_tuning({**READY, "net.ipv6.conf.all.forwarding": "1"})))
+    assert verdict.wanted == {"accept_ra": "2"} and "needs 2 because forwarding is on" in verdict.problems[0]
+
+
+def test_a_min_plen_above_64_or_a_value_that_is_no_number_is_a_problem() -> None:
+    verdict = readiness(_chain(_tuning({**READY, "net.ipv6.conf.IFNAME.accept_ra_rt_info_min_plen": "96"})))
+    assert verdict.wanted == {"accept_ra_rt_info_min_plen": "0"}
+    verdict = readiness(_chain(_tuning({**READY, "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "sixty-four"})))
+    assert verdict.wanted == {"accept_ra_rt_info_max_plen": "64"}
+
+
+def test_ipvlan_l3_and_non_lan_plugins_are_not_judged() -> None:
+    assert "passes no multicast" in str(readiness(_chain(main={"type": "ipvlan", "mode": "l3",
+                                                               "ipam": {"type": "dhcp"}})).skip)
+    assert "'ptp'" in str(readiness({"cniVersion": "0.4.0", "type": "ptp"}).skip)
+    assert readiness({"cniVersion": "0.4.0", "type": "bridge", "bridge": "br-lan"}).skip is None
+
+
+def test_ready_config_turns_a_single_config_into_a_conflist_keeping_every_key_in_order() -> None:
+    single = {"cniVersion": "0.3.1", "name": "lan", "type": "macvlan", "master": "eth0", "mode": "bridge",
+              "linkInContainer": False, "ipam": {"type": "dhcp", "request": [{"skipDefault": True}]}}
+    conf, what = ready_config(single, readiness(single))
+    assert list(conf) == ["cniVersion", "name", "plugins"]
+    assert conf["plugins"][0] == {k: v for k, v in single.items() if k not in ("cniVersion", "name")}
+    assert list(conf["plugins"][0]) == ["type", "master", "mode", "linkInContainer", "ipam"]
+    assert conf["plugins"][1] == _tuning(READY) and readiness(conf).ready
+    assert what[0].startswith("turned into a conflist")
+
+
+def test_ready_config_lifts_an_old_or_missing_cni_version_to_0_3_1_and_says_so() -> None:
+    single = {"type": "macvlan", "master": "eth0", "ipam": {"type": "dhcp"}}
+    conf, what = ready_config(single, readiness(single))
+    assert conf["cniVersion"] == "0.3.1" and "name" not in conf and "-> 0.3.1" in what[0]
+
+
+def test_ready_config_fixes_values_in_place_in_the_last_tuning_and_enables_ipv6() -> None:
+    chain = _chain(_tuning({"net.core.somaxconn": "500"}),
+                   _tuning({"net.ipv6.conf.net1.disable_ipv6": "1", "net.ipv6.conf.net1.accept_ra_rt_info_max_plen": "0"}))
+    conf, _ = ready_config(chain, readiness(chain))
+    assert conf["plugins"][1] == chain["plugins"][1]
+    assert conf["plugins"][2]["sysctl"] == {"net.ipv6.conf.net1.disable_ipv6": "0",
+                                            "net.ipv6.conf.net1.accept_ra_rt_info_max_plen": "64",
+                                            "net.ipv6.conf.IFNAME.accept_ra": "1"}
+    assert readiness(conf).ready and json.dumps(chain) != json.dumps(conf)
+
+
+def test_a_dual_stack_cluster_also_wants_accept_ra_defrtr_0_and_that_ends_the_ra_default_route() -> None:
+    chain = _chain(_tuning(READY))
+    assert ra_default_route(chain) == ("accepts Router Advertisements (net.ipv6.conf.IFNAME.accept_ra=1) and does not "
+                                       "set net.ipv6.conf.IFNAME.accept_ra_defrtr=0")
+    verdict = readiness(chain, ipv6_services=True)
+    assert verdict.wanted == {"accept_ra_defrtr": "0"}
+    conf, _ = ready_config(chain, verdict)
+    assert ra_default_route(conf) is None and readiness(conf, ipv6_services=True).ready
