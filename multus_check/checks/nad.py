@@ -229,7 +229,10 @@ def nad_ipv6_ready(snap: Snapshot) -> list[Finding]:
     host-device) can set it in the pod: `net.ipv6.conf.IFNAME.accept_ra` 1 (2 when forwarding is on)
     and `net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen` 64 (any value >= 64 takes a /64), with
     `disable_ipv6` not 1. Keys naming Multus's interface (`net1`) count like IFNAME; `all` counts
-    only for disable_ipv6 and forwarding. `warn`, not `fail`: a setup without Thread devices works
+    only for disable_ipv6 and forwarding. Keys are read as the binaries read them: `"Type"`,
+    `"Sysctl"` in any capitalisation; a tuning whose sysctl values are not all strings (`64`, not
+    `"64"`) is refused by the binary, so it is `skip` here and fails nad.config-valid. `warn`, not
+    `fail`: a setup without Thread devices works
     without it. The remediation is the exact conflist to write; pods must be recreated to get it.
     A NAD without spec.config (confDir) or with an unusable one is `skip`, never `pass`."""
     if err := need(snap, IPV6, "network-attachment-definitions"):

@@ -127,3 +127,21 @@ def test_ready_nads_plan_nothing() -> None:
         "net.ipv6.conf.IFNAME.accept_ra": "2", "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "128"}}]})
     plan = NadIpv6Ready().plan(_snapshot(config), [_finding("home/lan")], PlanContext())
     assert plan.empty and plan.refused is None
+
+
+def test_a_capitalised_tuning_plugin_gets_the_sysctls_in_its_own_map_and_no_second_tuning(tmp_path: Path) -> None:
+    conf = {"cniVersion": "0.4.0", "name": "macvlan-lan", "plugins": [
+        {"Type": "macvlan", "master": "eth0", "ipam": {"type": "dhcp"}},
+        {"Type": "tuning", "Sysctl": {"net.core.somaxconn": "500"}}]}
+    with world(variant("healthy-k3s", tmp_path, _config(conf)), tmp_path / "w") as w:
+        snap, findings = w.diagnose()
+        assert statuses(findings)["nad.ipv6-ready"] is Status.WARN
+        (plan,) = [p for p in w.plans(snap, findings) if p.fix_id == "nad-ipv6-ready"]
+
+        run = execute([plan], w.writer, snap, tmp_path / "report", "run-v4", w.collect)
+
+        assert run.verified and run.repaired == {"nad.ipv6-ready": "pass"}, run
+        after = json.loads(w.stored(*NAD_KEY)["spec"]["config"])
+        assert [list(p) for p in after["plugins"]] == [["Type", "master", "ipam"], ["Type", "Sysctl"]]
+        assert after["plugins"][1]["Sysctl"] == {"net.core.somaxconn": "500", "net.ipv6.conf.IFNAME.accept_ra": "1",
+                                                 "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"}
