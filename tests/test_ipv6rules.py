@@ -123,3 +123,13 @@ def test_a_tuning_whose_sysctl_values_are_not_strings_is_not_judged_ready() -> N
                                                              "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": 64}}))
     assert not verdict.ready and verdict.skip is not None
     assert "refused by the tuning binary" in verdict.skip and "is the number 1" in verdict.skip
+
+
+def test_values_are_read_as_the_kernel_reads_them_so_064_is_octal_and_below_64() -> None:
+    """tests/corpus/test_tuning_ipv6_facts.py settles it with the real tuning binary: "064" sets 52."""
+    verdict = readiness(_chain(_tuning({**READY, "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "064"})))
+    assert verdict.wanted == {"accept_ra_rt_info_max_plen": "64"}
+    assert "(the kernel reads '064' as 52) is below 64" in verdict.problems[0]
+    assert readiness(_chain(_tuning({**READY, "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "0x40"}))).ready
+    verdict = readiness(_chain(_tuning({**READY, "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "+64"})))
+    assert verdict.wanted == {"accept_ra_rt_info_max_plen": "64"} and "no integer the kernel takes" in verdict.problems[0]

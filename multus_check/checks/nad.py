@@ -231,7 +231,8 @@ def nad_ipv6_ready(snap: Snapshot) -> list[Finding]:
     `disable_ipv6` not 1. Keys naming Multus's interface (`net1`) count like IFNAME; `all` counts
     only for disable_ipv6 and forwarding. Keys are read as the binaries read them: `"Type"`,
     `"Sysctl"` in any capitalisation; a tuning whose sysctl values are not all strings (`64`, not
-    `"64"`) is refused by the binary, so it is `skip` here and fails nad.config-valid. `warn`, not
+    `"64"`) is refused by the binary, so it is `skip` here and fails nad.config-valid. Values are read
+    as the kernel reads them: `"064"` is octal, 52. `warn`, not
     `fail`: a setup without Thread devices works
     without it. The remediation is the exact conflist to write; pods must be recreated to get it.
     A NAD without spec.config (confDir) or with an unusable one is `skip`, never `pass`."""

@@ -13,7 +13,7 @@ a literal `net1` key sets net1; `net.ipv6.conf.all.accept_ra_rt_info_max_plen` d
 existing net1 (nor does `default`, which only seeds interfaces created later); a RIO of length L
 is accepted when L <= max_plen, so any value >= 64 takes a Thread /64; an RA with a router lifetime
 installs `default via fe80::... proto ra metric 1024` unless `accept_ra_defrtr` is 0, which leaves
-the RIO routes alone. No I/O.
+the RIO routes alone; the sysctl file reads a value in C's base 0 ("064" is 52, "0x40" is 64). No I/O.
 """
 
 from __future__ import annotations
@@ -122,11 +122,19 @@ def sysctls(plugins: list[dict[str, Any]], main: int) -> dict[str, Setting]:
     return out
 
 
-def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
+_KERNEL_INT = re.compile(r"\s*(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\s*")
+
+
+def kernel_int(value: str) -> int | None:
+    """The integer the kernel's sysctl file makes of a value tuning writes (proc_dointvec: base 0 as C's
+    strtoul, so "064" is octal 52 and "0x40" is 64; an optional "-", no "+"); None when it refuses it."""
+    found = _KERNEL_INT.fullmatch(value)
+    if found is None:
         return None
+    digits = found.group(2)
+    base = 16 if digits[:2].lower() == "0x" else 8 if len(digits) > 1 and digits[0] == "0" else 10
+    number = int(digits, base)
+    return -number if found.group(1) else number
 
 
 def readiness(conf: dict[str, Any], ipv6_services: bool = False) -> Readiness:
@@ -157,13 +165,13 @@ def _judge(found: dict[str, Setting], ipv6_services: bool) -> tuple[list[str], d
     problems: list[str] = []
     wanted: dict[str, str] = {}
     disable = found.get(DISABLE)
-    if disable is not None and _int(disable.value) != 0:
+    if disable is not None and kernel_int(disable.value) != 0:
         problems.append(f"IPv6 is disabled on net1 ({disable.written}={disable.value})")
         wanted[DISABLE] = "0"
     forwarding = found.get(FORWARDING)
-    needed_ra = 2 if forwarding is not None and (_int(forwarding.value) or 0) >= 1 else 1
+    needed_ra = 2 if forwarding is not None and (kernel_int(forwarding.value) or 0) >= 1 else 1
     ra = found.get(ACCEPT_RA)
-    ra_value = _int(ra.value) if ra is not None else None
+    ra_value = kernel_int(ra.value) if ra is not None else None
     if ra is None:
         problems.append(f"{ACCEPT_RA} is not set (a fresh namespace starts at 1, but a node with "
                         "net.core.devconf_inherit_init_net=1 hands its own default to the pod)")
@@ -174,7 +182,7 @@ def _judge(found: dict[str, Setting], ipv6_services: bool) -> tuple[list[str], d
         wanted[ACCEPT_RA] = str(needed_ra)
     problems += _plen_problems(found, wanted)
     defrtr = found.get(DEFRTR)
-    if ipv6_services and (defrtr is None or _int(defrtr.value) != 0):
+    if ipv6_services and (defrtr is None or kernel_int(defrtr.value) != 0):
         problems.append(f"{DEFRTR} is {'not set (the kernel default 1)' if defrtr is None else defrtr.value}: the "
                         "LAN router's RAs add an IPv6 default route on net1 that competes with eth0's for IPv6 "
                         "Service traffic")
@@ -185,17 +193,20 @@ def _judge(found: dict[str, Setting], ipv6_services: bool) -> tuple[list[str], d
 def _plen_problems(found: dict[str, Setting], wanted: dict[str, str]) -> list[str]:
     out: list[str] = []
     plen = found.get(MAX_PLEN)
-    plen_value = _int(plen.value) if plen is not None else None
+    plen_value = kernel_int(plen.value) if plen is not None else None
     if plen is None:
         out.append(f"{MAX_PLEN} is not set (a fresh namespace starts at 0, so the Thread border router's "
                    f"/{THREAD_PREFIX_LEN} route is ignored)")
-    elif plen_value is None or plen_value < THREAD_PREFIX_LEN:
-        out.append(f"{plen.written}={plen.value} is below {THREAD_PREFIX_LEN}, so the Thread border router's "
+    elif plen_value is None:
+        out.append(f"{plen.written}={plen.value!r} is no integer the kernel takes, so tuning fails to set it")
+    elif plen_value < THREAD_PREFIX_LEN:
+        shown = f" (the kernel reads {plen.value!r} as {plen_value})" if str(plen_value) != plen.value else ""
+        out.append(f"{plen.written}={plen.value}{shown} is below {THREAD_PREFIX_LEN}, so the Thread border router's "
                    f"/{THREAD_PREFIX_LEN} route is ignored")
     if plen is None or plen_value is None or plen_value < THREAD_PREFIX_LEN:
         wanted[MAX_PLEN] = str(THREAD_PREFIX_LEN)
     low = found.get(MIN_PLEN)
-    if low is not None and (_int(low.value) or 0) > THREAD_PREFIX_LEN:
+    if low is not None and (kernel_int(low.value) or 0) > THREAD_PREFIX_LEN:
         out.append(f"{low.written}={low.value} is above {THREAD_PREFIX_LEN}, so a /{THREAD_PREFIX_LEN} route is "
                    "ignored")
         wanted[MIN_PLEN] = "0"
@@ -270,9 +281,9 @@ def ra_default_route(conf: dict[str, Any]) -> str | None:
     if verdict.skip:
         return None
     s = verdict.settings
-    off = [name for name, value in ((DISABLE, 1), (DEFRTR, 0)) if name in s and _int(s[name].value) == value]
-    forwarding = FORWARDING in s and (_int(s[FORWARDING].value) or 0) >= 1
-    ra = _int(s[ACCEPT_RA].value) if ACCEPT_RA in s else 1
+    off = [name for name, value in ((DISABLE, 1), (DEFRTR, 0)) if name in s and kernel_int(s[name].value) == value]
+    forwarding = FORWARDING in s and (kernel_int(s[FORWARDING].value) or 0) >= 1
+    ra = kernel_int(s[ACCEPT_RA].value) if ACCEPT_RA in s else 1
     if off or ra is None or ra < (2 if forwarding else 1):
         return None
     how = f"{s[ACCEPT_RA].written}={s[ACCEPT_RA].value}" if ACCEPT_RA in s else "accept_ra at the kernel default 1"
