@@ -266,5 +266,6 @@ def _ipv6_finding(nad: Nad) -> Finding:
                    f"Set {', '.join(f'{key(n)}={v}' for n, v in verdict.wanted.items())} with a tuning plugin: "
                    f"`kubectl -n {k8s.namespace(nad.obj)} edit network-attachment-definitions.k8s.cni.cncf.io "
                    f"{k8s.name(nad.obj)}` (or `multus-check --fix`) and make spec.config:\n"
-                   + json.dumps(patched, indent=2) + "\nPods already using it keep their net1 until they are recreated.",
+                   + json.dumps(patched, indent=2) + "\nPods already using it keep their net1 until they are recreated. Every "
+                   "node needs the tuning plugin in Multus's CNI bin dir (k3s does not ship it).",
                    **ev)
