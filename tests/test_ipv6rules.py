@@ -87,3 +87,49 @@ def test_a_dual_stack_cluster_also_wants_accept_ra_defrtr_0_and_that_ends_the_ra
     assert verdict.wanted == {"accept_ra_defrtr": "0"}
     conf, _ = ready_config(chain, verdict)
     assert ra_default_route(conf) is None and readiness(conf, ipv6_services=True).ready
+
+
+def test_capitalised_type_and_sysctl_keys_count_as_the_binaries_read_them() -> None:
+    """Go's encoding/json matches keys in any case: `"Type": "macvlan"` is a macvlan, `"Sysctl"` is the
+    tuning plugin's sysctl map (the corpus case mut-thread-tuning-capitalised-keys runs the real chain)."""
+    single = {"cniVersion": "0.4.0", "name": "lan", "Type": "macvlan", "master": "eth0", "ipam": {}}
+    assert readiness(single).skip is None and readiness(single).main == "macvlan"
+    assert readiness(_chain(main={"Type": "ipvlan", "Mode": "l3"})).skip is not None
+    assert readiness(_chain({"Type": "tuning", "Sysctl": READY})).ready
+
+
+def test_ready_config_writes_into_the_tuning_plugin_and_sysctl_spelling_already_there() -> None:
+    chain = _chain({"Type": "tuning", "mac": "c2:11:22:33:44:55",
+                    "Sysctl": {"net.ipv4.conf.IFNAME.arp_ignore": "1", "net.ipv6.conf.net1.accept_ra_rt_info_max_plen": "0"}})
+    conf, what = ready_config(chain, readiness(chain))
+    assert len(conf["plugins"]) == 2 and "sysctl" not in conf["plugins"][1], "no second tuning, no second map"
+    assert conf["plugins"][1]["Sysctl"] == {"net.ipv4.conf.IFNAME.arp_ignore": "1",
+                                            "net.ipv6.conf.net1.accept_ra_rt_info_max_plen": "64",
+                                            "net.ipv6.conf.IFNAME.accept_ra": "1"}
+    assert readiness(conf).ready and "a tuning plugin" not in "; ".join(what)
+
+
+def test_a_single_config_with_capitalised_cni_version_and_name_keeps_both_as_libcni_reads_a_list() -> None:
+    single = {"CNIVersion": "0.4.0", "Name": "lan", "type": "macvlan", "master": "eth0", "ipam": {}}
+    conf, _ = ready_config(single, readiness(single))
+    assert conf["cniVersion"] == "0.4.0" and conf["name"] == "lan"
+    assert set(conf["plugins"][0]) == {"type", "master", "ipam"}
+
+
+def test_a_tuning_whose_sysctl_values_are_not_strings_is_not_judged_ready() -> None:
+    """tuning's sysctl is a Go map[string]string: `64` instead of `"64"` makes the binary refuse the
+    whole chain, so no pod starts (corpus case mut-thread-tuning-number-values)."""
+    verdict = readiness(_chain({"type": "tuning", "sysctl": {"net.ipv6.conf.IFNAME.accept_ra": 1,
+                                                             "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": 64}}))
+    assert not verdict.ready and verdict.skip is not None
+    assert "refused by the tuning binary" in verdict.skip and "is the number 1" in verdict.skip
+
+
+def test_values_are_read_as_the_kernel_reads_them_so_064_is_octal_and_below_64() -> None:
+    """tests/corpus/test_tuning_ipv6_facts.py settles it with the real tuning binary: "064" sets 52."""
+    verdict = readiness(_chain(_tuning({**READY, "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "064"})))
+    assert verdict.wanted == {"accept_ra_rt_info_max_plen": "64"}
+    assert "(the kernel reads '064' as 52) is below 64" in verdict.problems[0]
+    assert readiness(_chain(_tuning({**READY, "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "0x40"}))).ready
+    verdict = readiness(_chain(_tuning({**READY, "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "+64"})))
+    assert verdict.wanted == {"accept_ra_rt_info_max_plen": "64"} and "no integer the kernel takes" in verdict.problems[0]

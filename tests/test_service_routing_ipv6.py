@@ -118,3 +118,29 @@ def test_only_nad_ipv6_ready_plans_for_the_ipv6_side_and_sets_accept_ra_defrtr()
     tuning = json.loads(change.after["spec"]["config"])["plugins"][1]
     assert tuning["sysctl"]["net.ipv6.conf.IFNAME.accept_ra_defrtr"] == "0"
     assert tuning["sysctl"]["net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen"] == "64"
+
+
+def _confdir_nad(snap: Snapshot, conf: dict[str, Any] | None) -> Snapshot:
+    """The NAD without spec.config; `conf` (when given) in every node's Multus confDir, else none collected."""
+    nad = _obj(snap, "NetworkAttachmentDefinition", "macvlan-lan")
+    nad["spec"] = {}
+    for facts in snap.nodes.values():
+        facts.dirs.pop("/etc/cni/multus/net.d", None)
+        if conf is not None:
+            facts.files["/etc/cni/multus/net.d/macvlan-lan.conflist"] = json.dumps(conf)
+    snap.invalidate()
+    return snap
+
+
+def test_a_nad_read_from_the_confdir_is_judged_from_the_nodes_file_and_never_passes_unseen() -> None:
+    """A NAD without spec.config was counted as "sets accept_ra_defrtr=0 or takes no RAs" unseen."""
+    f = _routing(_confdir_nad(_snap(), None))
+    assert f.status is Status.ERROR and f.message.startswith("Could not evaluate IPv6:")
+    assert "default/macvlan-lan have no spec.config" in f.message and "without --no-node-facts" in f.remediation
+    assert f.evidence["ipv6_unjudged_nads"] == ["default/macvlan-lan"]
+    conf = {"cniVersion": "0.3.1", "name": "macvlan-lan", "plugins": [MACVLAN]}
+    f = _routing(_confdir_nad(_snap(), conf))
+    assert f.status is Status.FAIL and "NAD default/macvlan-lan accepts Router Advertisements" in f.message
+    conf["plugins"] = [MACVLAN, {"type": "tuning", "sysctl": {"net.ipv6.conf.IFNAME.accept_ra_defrtr": "0"}}]
+    f = _routing(_confdir_nad(_snap(), conf))
+    assert f.status is Status.PASS and "IPv6 (k3s server node-args --service-cidr: fd00:43::/112): S3" in f.message

@@ -22,6 +22,7 @@ from multus_check.domain.cluster import (
     service_cidrs,
 )
 from multus_check.domain.cniconf import ConfigError, parse_json_object, plugins_of
+from multus_check.domain.confdir import nad_config, spec_is_empty
 from multus_check.domain.ipnet import Net, contains, supernet, try_net, waste
 from multus_check.domain.ipv6rules import DEFRTR, key, ra_default_route
 from multus_check.domain.lan_overlap import lan_overlaps
@@ -43,7 +44,9 @@ def service_routing(snap: Snapshot) -> list[Finding]:
     router's RA add `default via fe80::... dev net1 proto ra metric 1024`, the same metric as
     eth0's IPv6 default, so IPv6 Service traffic may leave through net1 (matter-thread-ipv6.md
     "A second default route"); the same S1/S2 hold it, or S3: every NAD sets
-    `net.ipv6.conf.IFNAME.accept_ra_defrtr` 0 through tuning (Thread's RIO routes still arrive)."""
+    `net.ipv6.conf.IFNAME.accept_ra_defrtr` 0 through tuning (Thread's RIO routes still arrive). A NAD
+    without spec.config is judged on its file in each node's Multus confDir; when no node's file was
+    collected the IPv6 side could not be evaluated (`error`), never S3."""
     if err := need(snap, SR, "nodes", "configmaps", "services", "network-attachment-definitions"):
         return err
     net = flannel_network(snap)
@@ -68,6 +71,8 @@ def service_routing(snap: Snapshot) -> list[Finding]:
     broken = [side for side in (v4, v6) if side is not None and not side[0]]
     if not broken:
         return [finding(SR, Status.PASS, CLUSTER, " ".join(side[1] for side in (v4, v6) if side), **ev)]
+    if v6 is not None and broken == [v6] and ev["ipv6_unjudged_nads"] and not ev["ipv6_ra_nads"]:
+        return [finding(SR, Status.ERROR, CLUSTER, f"Could not evaluate IPv6: {v6[1]} (IPv4: {v4[1]})", v6[2], **ev)]
     status = Status.FAIL if nads(snap) else Status.WARN
     lead = "" if nads(snap) else "No NAD exists yet, but once a macvlan+DHCP NAD is used: "
     return [finding(SR, status, CLUSTER, lead + " ".join(side[1] for side in broken),
@@ -105,16 +110,23 @@ def _ipv6_side(snap: Snapshot, ev: dict[str, Any]) -> Side | None:
     s1 = bool(v6) and net6 is not None and all(contains(net6, s) for s in v6)
     s2, s2_where = _s2_routes(snap, v6)
     items = nads(snap)
-    ra = [(nad.ref, why) for nad in items if nad.config is not None and (why := ra_default_route(nad.config))]
-    s3 = bool(items) and not ra
+    ra, unjudged = _ra_default_routes(snap, items)
+    s3 = bool(items) and not ra and not unjudged
     ev["ipv6_conditions"] = {"S1": s1, "S2": s2, "S3": s3}
     ev["ipv6_ra_nads"] = [ref for ref, _ in ra]
+    ev["ipv6_unjudged_nads"] = unjudged
     if s1 or s2 or s3:
         how = (f"S1 (IPv6 Service CIDR inside flannel IPv6Network {net6})" if s1 else
                f"S2 (flannel ipam.routes cover the IPv6 Service CIDR, {s2_where})" if s2 else
                "S3 (every NAD sets accept_ra_defrtr=0 or takes no RAs)")
         return True, f"IPv6 ({six.source}): {how}.", ""
     cidrs = ", ".join(map(str, v6)) or "the IPv6 Services"
+    if unjudged and not ra:
+        return (False, f"the cluster serves IPv6 ({six.source}), and NAD(s) {', '.join(unjudged)} have no spec.config "
+                f"and their file in Multus's confDir was not collected from any node, so whether the LAN router's RA "
+                f"gives net1 an IPv6 default route competing with eth0's (for {cidrs}) is unknown.",
+                "Collect node facts (run without --no-node-facts), or in a pod using the NAD run `ip -6 route show "
+                "default`: it must not say `dev net1`.")
     why = "; ".join(f"NAD {ref} {text}" for ref, text in ra) or "no NAD exists to judge"
     return (False, f"The cluster serves IPv6 ({six.source}) and {why}: the LAN router's RA adds `default via fe80::... "
             f"dev net1 proto ra metric 1024`, competing with eth0's IPv6 default route, so traffic to {cidrs} may "
@@ -122,6 +134,24 @@ def _ipv6_side(snap: Snapshot, ev: dict[str, Any]) -> Side | None:
             f"Add a tuning plugin after the interface plugin with \"sysctl\": {{\"{key(DEFRTR)}\": \"0\"}} to "
             f"{', '.join(ref for ref, _ in ra) or 'each LAN NAD'} (`multus-check --fix` does it with nad-ipv6-ready, "
             "keeping Thread's RIO routes), then recreate the pods using it.")
+
+
+def _ra_default_routes(snap: Snapshot, items: list[Nad]) -> tuple[list[tuple[str, str]], list[str]]:
+    """(NADs whose chain lets RAs install an IPv6 default route on net1, with how; NADs without spec.config whose
+    confDir file no node's facts hold). A confDir NAD is judged on every node's file; an unusable spec.config is
+    not judged (nad.config-valid fails it: no pod starts with it)."""
+    ra: list[tuple[str, str]] = []
+    unjudged: list[str] = []
+    for nad in items:
+        configs = [nad.config] if nad.config is not None else []
+        if nad.config is None and spec_is_empty(nad):
+            configs = [c for facts in snap.nodes.values() if (c := nad_config(snap, nad, facts)[0]) is not None]
+            if not configs:
+                unjudged.append(nad.ref)
+        why = next((w for c in configs if (w := ra_default_route(c))), None)
+        if why:
+            ra.append((nad.ref, why))
+    return ra, unjudged
 
 
 def _s2_routes(snap: Snapshot, svc: list[Net]) -> tuple[bool, str]:

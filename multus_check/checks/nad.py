@@ -229,7 +229,11 @@ def nad_ipv6_ready(snap: Snapshot) -> list[Finding]:
     host-device) can set it in the pod: `net.ipv6.conf.IFNAME.accept_ra` 1 (2 when forwarding is on)
     and `net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen` 64 (any value >= 64 takes a /64), with
     `disable_ipv6` not 1. Keys naming Multus's interface (`net1`) count like IFNAME; `all` counts
-    only for disable_ipv6 and forwarding. `warn`, not `fail`: a setup without Thread devices works
+    only for disable_ipv6 and forwarding. Keys are read as the binaries read them: `"Type"`,
+    `"Sysctl"` in any capitalisation; a tuning whose sysctl values are not all strings (`64`, not
+    `"64"`) is refused by the binary, so it is `skip` here and fails nad.config-valid. Values are read
+    as the kernel reads them: `"064"` is octal, 52. `warn`, not
+    `fail`: a setup without Thread devices works
     without it. The remediation is the exact conflist to write; pods must be recreated to get it.
     A NAD without spec.config (confDir) or with an unusable one is `skip`, never `pass`."""
     if err := need(snap, IPV6, "network-attachment-definitions"):
@@ -262,5 +266,6 @@ def _ipv6_finding(nad: Nad) -> Finding:
                    f"Set {', '.join(f'{key(n)}={v}' for n, v in verdict.wanted.items())} with a tuning plugin: "
                    f"`kubectl -n {k8s.namespace(nad.obj)} edit network-attachment-definitions.k8s.cni.cncf.io "
                    f"{k8s.name(nad.obj)}` (or `multus-check --fix`) and make spec.config:\n"
-                   + json.dumps(patched, indent=2) + "\nPods already using it keep their net1 until they are recreated.",
+                   + json.dumps(patched, indent=2) + "\nPods already using it keep their net1 until they are recreated. Every "
+                   "node needs the tuning plugin in Multus's CNI bin dir (k3s does not ship it).",
                    **ev)

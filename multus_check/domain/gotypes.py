@@ -78,7 +78,12 @@ def type_errors(obj: Mapping[str, Any], schema: Mapping[str, str], where: str) -
 
 def _type_error(where: str, key: str, field: str, kind: str, value: Any) -> str:
     read = f" (Go reads it as \"{field}\")" if key != field else ""
-    return (f"{where}\"{key}\"{read} must be {_GO_KINDS[kind]}, not {_json_kind(value)} "
+    got = _json_kind(value)
+    bad = [(k, v) for k, v in value.items() if v is not None and not isinstance(v, str)] \
+        if kind == "string-map" and isinstance(value, dict) else []
+    if bad:  # name the value Go trips on
+        got = f"an object whose {bad[0][0]!r} is {_json_kind(bad[0][1])}"
+    return (f"{where}\"{key}\"{read} must be {_GO_KINDS[kind]}, not {got} "
             "(`failed to load netconf: json: cannot unmarshal ...`)")
 
 

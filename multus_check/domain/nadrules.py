@@ -47,6 +47,9 @@ PLUGIN_STRUCTS: dict[str, Struct] = {
     "bridge": {"bridge": "string", "isGateway": "bool", "isDefaultGateway": "bool", "forceAddress": "bool",
                "ipMasq": "bool", "mtu": "int", "hairpinMode": "bool", "promiscMode": "bool", "vlan": "int"},
     "host-device": {"device": "string", "hwaddr": "string", "kernelpath": "string", "pciBusID": "string"},
+    # a chained plugin: its TuningConf refuses the whole entry when a sysctl value is not a string
+    "tuning": {"dataDir": "string", "sysctl": "string-map", "mac": "string", "promisc": "bool", "mtu": "int",
+               "allmulti": "bool"},
 }
 
 

@@ -7,6 +7,9 @@ kept as written (key order too), a single-plugin config becomes a conflist, an e
 keeps its other sysctls. The edit is computed again on the fresh GET of the NAD, so only
 `spec.config` changes, and undo restores its exact original string. Pods keep the net1 they were
 created with: the plan and the run's last lines name the pods the snapshot shows using the NAD.
+A NAD that has no tuning plugin yet is left alone while a node that hosts pods lacks the `tuning`
+binary where Multus looks (k3s does not bundle it; plugins.present's advice installs only the missing
+ones): the new chain would make every new pod on that node fail with `failed to find plugin "tuning"`.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ import json
 import re
 from typing import Any
 
+from multus_check.checks.plugins import PLUGINS_URL
+from multus_check.domain import k8s
 from multus_check.domain.cluster import Nad, ipv6_services, nad_of, nads, pods_using
+from multus_check.domain.gotypes import go_get
 from multus_check.domain.ipv6rules import readiness, ready_config
+from multus_check.domain.nadrules import nad_plugins
+from multus_check.domain.node import NotCollected, listing, search_dirs
 from multus_check.fixes.plan import Change, Edit, Fix, Plan, PlanContext, ensure_dict, replace
 from multus_check.model import Finding, Status
-from multus_check.snapshot.data import Snapshot
+from multus_check.snapshot.data import NodeFacts, Snapshot
 
 _NAD_SUBJECT = re.compile(r"nad/([^/\s]+)/(\S+)")
 
@@ -40,8 +48,9 @@ class NadIpv6Ready(Fix):
         refused: list[str] = []
         pods: list[str] = []
         found = [n for n in nads(snap) if n.ref in refs]
+        lacking, unseen = _tuning_missing(snap)
         for nad in found:
-            change, why_not = _change(nad, dual)
+            change, why_not = _change(nad, dual, lacking)
             if change is not None:
                 changes.append(change)
                 pods += pods_using(snap, nad)
@@ -53,6 +62,9 @@ class NadIpv6Ready(Fix):
             return Plan(self.id, self.repairs, "cannot make the NADs IPv6-ready",
                         refused="; ".join(refused) or "the NADs the findings name are not in the snapshot")
         notes = _notes(pods, refused, dual)
+        if unseen:
+            notes += (f"Whether node(s) {', '.join(unseen)} have the tuning plugin was not collected: check that "
+                      "`tuning` is in Multus's CNI bin dir there before recreating pods.",)
         return Plan(self.id, self.repairs, f"chain tuning into {len(changes)} NAD(s) for Matter over Thread",
                     tuple(changes), notes=notes, risk="low: only pods created afterwards get the new sysctls on net1",
                     after_apply=notes[:1])
@@ -71,7 +83,7 @@ def _targets(findings: list[Finding]) -> set[str]:
     return out
 
 
-def _change(nad: Nad, dual: bool) -> tuple[Change | None, str]:
+def _change(nad: Nad, dual: bool, lacking: list[tuple[str, str]]) -> tuple[Change | None, str]:
     """The replace that makes the NAD ready, or None and why this fix cannot (or need not) change it."""
     if nad.config is None:
         return None, f"spec.config cannot be used ({nad.problem}); see nad.config-valid"
@@ -80,8 +92,44 @@ def _change(nad: Nad, dual: bool) -> tuple[Change | None, str]:
         return None, f"not changed: {verdict.skip}"
     if verdict.ready:
         return None, ""
+    if lacking and not any(go_get(p, "type") == "tuning" for p in nad_plugins(nad.config) or []):
+        node, bin_dir = lacking[0]
+        return None, (f"not changed: node(s) {', '.join(n for n, _ in lacking)} lack the tuning plugin in Multus's CNI "
+                      f"bin dir, so every new pod using it there would fail with `failed to find plugin \"tuning\"`; "
+                      f"install it first (on {node}: `curl -sL {PLUGINS_URL} | sudo tar -xz -C {bin_dir} ./tuning`), "
+                      "then run --fix again")
     _, what = ready_config(nad.config, verdict)
     return replace(nad.obj, _edit(dual), "; ".join(what)), ""
+
+
+def _tuning_missing(snap: Snapshot) -> tuple[list[tuple[str, str]], list[str]]:
+    """(nodes that host pods and have no `tuning` along Multus's plugin search path, with the first dir of that
+    path; nodes where that was not collected), as plugins.present looks."""
+    lacking: list[tuple[str, str]] = []
+    unseen: list[str] = []
+    for name in snap.node_names():
+        obj = snap.get("Node", None, name)
+        facts = snap.nodes.get(name)
+        if obj is not None and not k8s.can_host_pods(obj):
+            continue
+        if facts is None:
+            unseen.append(name)
+            continue
+        dirs = search_dirs(snap, facts)
+        listed = [_listed(facts, d) for d in dirs]
+        if all(entries is None for entries in listed):
+            unseen.append(name)
+        elif not any("tuning" in entries for entries in listed if entries is not None):
+            lacking.append((name, dirs[0]))
+    return lacking, unseen
+
+
+def _listed(facts: NodeFacts, directory: str) -> set[str] | None:
+    """The executables' names in one directory of a node, None when it was not collected."""
+    try:
+        return {e.name for e in listing(facts, directory) or [] if e.type in ("file", "symlink")}
+    except NotCollected:
+        return None
 
 
 def _edit(dual: bool) -> Edit:

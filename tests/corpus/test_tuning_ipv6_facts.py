@@ -12,6 +12,8 @@ nothing touches the root namespace. Settled here (domain/ipv6rules.py cites it):
   takes a Thread prefix), with 48 it does not;
 - an RA with a router lifetime installs `default via fe80::... proto ra metric 1024`, and
   accept_ra_defrtr 0 set before the first RA prevents it while the RIO route still arrives.
+- the kernel reads the value tuning writes in base 0: "064" sets 52, "0x40" sets 64
+  (domain.ipv6rules.kernel_int agrees).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from multus_check.domain.ipv6rules import applies_to_attachment
+from multus_check.domain.ipv6rules import applies_to_attachment, kernel_int
 from tests.corpus import mirror
 
 pytestmark = pytest.mark.lab
@@ -145,3 +147,13 @@ def test_ras_install_the_rio_route_up_to_max_plen_and_a_default_route_unless_def
         assert default and "proto ra metric 1024" in default[0], routes
     else:
         assert default == [], routes
+
+
+@pytest.mark.parametrize(("value", "kernel"), [("064", "52"), ("0x40", "64"), (" 64", "64")])
+def test_the_kernel_reads_a_tuning_value_as_c_does_and_the_rule_agrees(run: str, value: str, kernel: str) -> None:
+    """The sysctl file parses an integer in base 0 (strtoul): a leading 0 is octal, 0x hexadecimal.
+    So "064" sets 52, below what a Thread /64 needs."""
+    pair = Pair(run, 4)
+    pair.tuning({"net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": value})
+    assert pair.read("accept_ra_rt_info_max_plen") == kernel
+    assert kernel_int(value) == int(kernel)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from multus_check.checks.engine import run_checks
 from multus_check.fixes.journal import Journal
 from multus_check.fixes.nad_ipv6 import NadIpv6Ready
 from multus_check.fixes.plan import PlanContext
@@ -16,6 +17,7 @@ from multus_check.model import Finding, Severity, Status
 from multus_check.pipeline.fix_run import execute, render_run, statuses
 from multus_check.snapshot import Snapshot
 from tests.api.scenario import FIXTURES
+from tests.conftest import fixture_snapshot
 from tests.fixes.world import variant, world
 
 NAD_KEY = ("k8s.cni.cncf.io/v1/network-attachment-definitions", "default", "macvlan-lan")
@@ -127,3 +129,62 @@ def test_ready_nads_plan_nothing() -> None:
         "net.ipv6.conf.IFNAME.accept_ra": "2", "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "128"}}]})
     plan = NadIpv6Ready().plan(_snapshot(config), [_finding("home/lan")], PlanContext())
     assert plan.empty and plan.refused is None
+
+
+def test_a_capitalised_tuning_plugin_gets_the_sysctls_in_its_own_map_and_no_second_tuning(tmp_path: Path) -> None:
+    conf = {"cniVersion": "0.4.0", "name": "macvlan-lan", "plugins": [
+        {"Type": "macvlan", "master": "eth0", "ipam": {"type": "dhcp"}},
+        {"Type": "tuning", "Sysctl": {"net.core.somaxconn": "500"}}]}
+    with world(variant("healthy-k3s", tmp_path, _config(conf)), tmp_path / "w") as w:
+        snap, findings = w.diagnose()
+        assert statuses(findings)["nad.ipv6-ready"] is Status.WARN
+        (plan,) = [p for p in w.plans(snap, findings) if p.fix_id == "nad-ipv6-ready"]
+
+        run = execute([plan], w.writer, snap, tmp_path / "report", "run-v4", w.collect)
+
+        assert run.verified and run.repaired == {"nad.ipv6-ready": "pass"}, run
+        after = json.loads(w.stored(*NAD_KEY)["spec"]["config"])
+        assert [list(p) for p in after["plugins"]] == [["Type", "master", "ipam"], ["Type", "Sysctl"]]
+        assert after["plugins"][1]["Sysctl"] == {"net.core.somaxconn": "500", "net.ipv6.conf.IFNAME.accept_ra": "1",
+                                                 "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"}
+
+
+def _without_tuning(snap: Snapshot, nodes: tuple[str, ...]) -> Snapshot:
+    for name in nodes:
+        facts = snap.nodes[name]
+        facts.dirs = {d: [e for e in entries if e.name != "tuning"] if entries is not None else None
+                      for d, entries in facts.dirs.items()}
+    snap.invalidate()
+    return snap
+
+
+def _ipv6_plan(snap: Snapshot) -> Any:
+    findings = run_checks(snap, include=["nad.ipv6-ready"])
+    return NadIpv6Ready().plan(snap, findings, PlanContext())
+
+
+def test_no_tuning_is_chained_in_while_a_node_that_hosts_pods_lacks_the_tuning_binary() -> None:
+    """k3s bundles no tuning: adding it to the NAD would make every new pod on that node fail with
+    `failed to find plugin "tuning"`, so the NAD is left alone with the install command."""
+    plan = _ipv6_plan(_without_tuning(fixture_snapshot("nad-ipv6-not-ready"), ("k3s-agent-2",)))
+    assert not plan.changes and plan.refused is not None
+    assert "node(s) k3s-agent-2 lack the tuning plugin" in plan.refused
+    assert "failed to find plugin \"tuning\"" in plan.refused and "sudo tar -xz -C /opt/cni/bin ./tuning" in plan.refused
+
+
+def test_a_node_without_collected_listings_is_named_in_a_note_and_does_not_block_the_plan() -> None:
+    snap = fixture_snapshot("nad-ipv6-not-ready")
+    snap.nodes["k3s-agent-1"].dirs = {}
+    snap.invalidate()
+    plan = _ipv6_plan(snap)
+    assert plan.changes and any("k3s-agent-1 have the tuning plugin was not collected" in n for n in plan.notes)
+
+
+def test_a_nad_whose_chain_already_has_tuning_is_fixed_whatever_the_nodes_have() -> None:
+    """Its tuning binary is already needed: plugins.present judges that, and the fix only adds sysctls."""
+    snap = _without_tuning(fixture_snapshot("nad-ipv6-not-ready"), ("k3s-agent-2",))
+    nad = next(o for o in snap.objects if o["kind"] == "NetworkAttachmentDefinition")
+    nad["spec"]["config"] = json.dumps({"cniVersion": "0.3.1", "name": "macvlan-lan", "plugins": [
+        MACVLAN, {"type": "tuning", "sysctl": {"net.core.somaxconn": "500"}}]})
+    snap.invalidate()
+    assert _ipv6_plan(snap).changes
