@@ -26,10 +26,10 @@ def _node(v6: dict[str, Any] | None, ipv4_mdns: dict[str, Any] | None = None) ->
     return [found[cid] for cid in NODE_IDS]
 
 
-def _pod(v6: dict[str, Any] | None, ipv4_mdns: str = "answered") -> list[Finding]:
+def _pod(v6: dict[str, Any] | None, ipv4_mdns: str = "answered", unicast: str | None = None) -> list[Finding]:
     from multus_check.e2e.pod_verdicts import judge_ipv6
 
-    output = probe_output(mdns=ipv4_mdns)
+    output = probe_output(mdns=ipv4_mdns, unicast=unicast)
     output["multicast"]["ipv6"] = copy.deepcopy(v6)
     return judge_ipv6(observation(output))
 
@@ -91,13 +91,14 @@ def _icmp_error(error: str) -> dict[str, Any]:
     return v6
 
 
-CASES = [  # (name, observation, IPv4 mDNS answered, statuses, words the first non-pass finding names)
+CASES = [  # (name, observation, IPv4 mDNS answered (None: legacy unicast only), statuses, words the first non-pass finding names)
     ("healthy", ipv6_observation(), True, (P, P, P), "acknowledged"),
     ("ipv6 disabled", ipv6_observation("ipv6"), True, (F, S, S), "net.ipv6.conf.net1.disable_ipv6=1"),
     ("no thread route", ipv6_observation("thread-routes"), True, (P, F, S),
      "net.ipv6.conf.net1.accept_ra_rt_info_max_plen=0"),
     ("ipv6 multicast dropped", ipv6_observation("ipv6-multicast"), True, (P, P, F), "IPv6 multicast dropped"),
     ("all mDNS silent", ipv6_observation("ipv6-multicast"), False, (P, P, F), "IPv4 mDNS got none either"),
+    ("all multicast dropped", ipv6_observation("ipv6-multicast"), None, (P, P, F), "IPv6 and IPv4 alike"),
     ("no router at all", ipv6_observation("no-router"), True, (P, S, F), "No Thread border router advertised a route"),
     ("no border router, max_plen 0", _no_border_router(0), True, (P, W, P), "accept_ra_rt_info_max_plen=0"),
     ("no border router, max_plen 64", _no_border_router(64), True, (P, S, P), "would accept one"),
@@ -116,13 +117,13 @@ CASES = [  # (name, observation, IPv4 mDNS answered, statuses, words the first n
 
 @pytest.mark.parametrize(("name", "v6", "ipv4", "statuses", "named"), CASES, ids=[c[0] for c in CASES])
 def test_the_node_path_and_the_sample_pod_give_the_same_status_and_name_the_same_cause(
-        name: str, v6: dict[str, Any] | None, ipv4: bool, statuses: tuple[Status, ...], named: str) -> None:
+        name: str, v6: dict[str, Any] | None, ipv4: bool | None, statuses: tuple[Status, ...], named: str) -> None:
     if name == "no router at all":  # the RS got no answer and mDNS none either: the matter verdict fails on mDNS
         v6 = copy.deepcopy(v6)
         assert v6 is not None
         v6.update(mdns=ipv6_observation("ipv6-multicast")["mdns"])
-    node = _node(copy.deepcopy(v6), None if ipv4 else _silent(False))
-    pod = _pod(v6, "answered" if ipv4 else "no-answer")
+    node = _node(copy.deepcopy(v6), None if ipv4 else _silent(ipv4 is None))  # None: only legacy unicast answered
+    pod = _pod(v6, "answered" if ipv4 else "no-answer", unicast="answered" if ipv4 is None else None)
     assert tuple(f.status for f in node) == statuses, [f.message for f in node]
     assert tuple(f.status for f in pod) == statuses, [f.message for f in pod]
     first = next((i for i, s in enumerate(statuses) if s is not P),

@@ -54,6 +54,7 @@ INSTALLED, LATE, NO_BORDER_ROUTER, MAX_PLEN, BLOCKED = "installed", "after-rs", 
 ROUND_TRIP, V6_MULTICAST_DROPPED, SILENT, NO_NODE, NO_ADDRESS = ("round-trip", "ipv6-multicast-dropped", "silent",
                                                                   "no-matter-node", "no-address")
 UNREACHABLE, NO_ACK, NOT_REACHED = "unreachable", "no-ack", "not-reached"
+MULTICAST_DROPPED = "multicast-dropped"
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,13 @@ def _mdns_silent(mdns: Mapping[str, Any], iface: str, ipv4_mdns: Mapping[str, An
                        "point with MLD snooping and no MLD querier (or a filter) drops IPv6 multicast, so no Matter "
                        "device can be discovered.", "Turn off MLD snooping on the switch/AP, or make something on the "
                        "LAN an MLD querier; check nftables/ip6tables on the node for dropped ff02::fb.", evidence=ev)
+    if ((ipv4_mdns or {}).get("legacy_unicast") or {}).get("outcome") == "answered":
+        ev["ipv4_legacy_unicast"] = "answered"
+        return Verdict(Status.FAIL, MULTICAST_DROPPED, f"Multicast dropped: no mDNS answer on ff02::fb reached {iface}, "
+                       "and IPv4 mDNS answered only its legacy-unicast query: a responder is there, but multicast "
+                       f"towards {iface} is dropped, IPv6 and IPv4 alike, so no Matter device can be discovered.",
+                       "Turn off IGMP/MLD snooping on the switch/AP (or make something on the LAN a querier) and "
+                       "check nftables/ip6tables on the node (see datapath.mdns/e2e.mdns).", evidence=ev)
     return Verdict(Status.FAIL, SILENT, f"No mDNS answer on ff02::fb reached {iface}, and IPv4 mDNS "
                    "got none either: nothing on this LAN answers mDNS, or multicast is dropped both ways. No Matter "
                    "device can be discovered.", "See datapath.mdns/e2e.mdns for IPv4; check that the Matter devices "
