@@ -26,10 +26,10 @@ def _node(v6: dict[str, Any] | None, ipv4_mdns: dict[str, Any] | None = None) ->
     return [found[cid] for cid in NODE_IDS]
 
 
-def _pod(v6: dict[str, Any] | None, ipv4_mdns: str = "answered") -> list[Finding]:
+def _pod(v6: dict[str, Any] | None, ipv4_mdns: str = "answered", unicast: str | None = None) -> list[Finding]:
     from multus_check.e2e.pod_verdicts import judge_ipv6
 
-    output = probe_output(mdns=ipv4_mdns)
+    output = probe_output(mdns=ipv4_mdns, unicast=unicast)
     output["multicast"]["ipv6"] = copy.deepcopy(v6)
     return judge_ipv6(observation(output))
 
@@ -69,18 +69,46 @@ def _slaac_blocked() -> dict[str, Any]:
     return v6
 
 
-CASES = [  # (name, observation, IPv4 mDNS answered, statuses, words the first non-pass finding names)
+def _long_rio(plen: int = 128) -> dict[str, Any]:
+    """A border router announcing a /128 RIO; net1 has the usual tuning (max_plen 64), so no route."""
+    v6 = ipv6_observation("thread-routes")
+    v6["sysctls"]["accept_ra_rt_info_max_plen"] = 64
+    v6["ra"]["answers"][0]["routes"] = [{"prefix": f"{NODE6}/{plen}", "preference": "high", "lifetime": 1800}]
+    return v6
+
+
+def _no_router_but_a_thread_node() -> dict[str, Any]:
+    """radvd (the border router's RAs) gone, its mDNS proxy still answering: the node is off-link and unroutable."""
+    v6 = ipv6_observation("thread-routes")
+    v6.update(ra=ipv6_observation("no-router")["ra"], addresses=ipv6_observation("no-router")["addresses"])
+    v6["sysctls"]["accept_ra_rt_info_max_plen"] = 64
+    return v6
+
+
+def _icmp_error(error: str) -> dict[str, Any]:
+    v6 = _no_ack()
+    v6["matter"]["targets"][0]["icmp_error"] = error
+    return v6
+
+
+CASES = [  # (name, observation, IPv4 mDNS answered (None: legacy unicast only), statuses, words the first non-pass finding names)
     ("healthy", ipv6_observation(), True, (P, P, P), "acknowledged"),
     ("ipv6 disabled", ipv6_observation("ipv6"), True, (F, S, S), "net.ipv6.conf.net1.disable_ipv6=1"),
     ("no thread route", ipv6_observation("thread-routes"), True, (P, F, S),
      "net.ipv6.conf.net1.accept_ra_rt_info_max_plen=0"),
     ("ipv6 multicast dropped", ipv6_observation("ipv6-multicast"), True, (P, P, F), "IPv6 multicast dropped"),
     ("all mDNS silent", ipv6_observation("ipv6-multicast"), False, (P, P, F), "IPv4 mDNS got none either"),
+    ("all multicast dropped", ipv6_observation("ipv6-multicast"), None, (P, P, F), "IPv6 and IPv4 alike"),
     ("no router at all", ipv6_observation("no-router"), True, (P, S, F), "No Thread border router advertised a route"),
     ("no border router, max_plen 0", _no_border_router(0), True, (P, W, P), "accept_ra_rt_info_max_plen=0"),
     ("no border router, max_plen 64", _no_border_router(64), True, (P, S, P), "would accept one"),
     ("route only after the RS", _late_route(), True, (P, P, P), "next periodic RA"),
     ("node does not ack", _no_ack(), True, (P, P, F), "acknowledged a message within"),
+    ("RIO /128, max_plen 64", _long_rio(), True, (P, F, S), "this one is /128"),
+    ("RAs gone, node still advertised", _no_router_but_a_thread_node(), True, (P, S, F),
+     "no router answered a Router Solicitation"),
+    ("node port unreachable", _icmp_error("Connection refused"), True, (P, P, F), "ICMPv6 port unreachable"),
+    ("node address unreachable", _icmp_error("No route to host"), True, (P, P, F), "drew an ICMPv6 error"),
     ("no Matter node", _no_matter_node(), True, (P, P, W), "no Matter node advertises"),
     ("SLAAC blocked", _slaac_blocked(), True, (F, S, S), "net.ipv6.conf.net1.autoconf=0"),
     ("probe did not run", None, True, (E, E, E), "ould not"),  # each path says which probe could not run
@@ -89,13 +117,13 @@ CASES = [  # (name, observation, IPv4 mDNS answered, statuses, words the first n
 
 @pytest.mark.parametrize(("name", "v6", "ipv4", "statuses", "named"), CASES, ids=[c[0] for c in CASES])
 def test_the_node_path_and_the_sample_pod_give_the_same_status_and_name_the_same_cause(
-        name: str, v6: dict[str, Any] | None, ipv4: bool, statuses: tuple[Status, ...], named: str) -> None:
+        name: str, v6: dict[str, Any] | None, ipv4: bool | None, statuses: tuple[Status, ...], named: str) -> None:
     if name == "no router at all":  # the RS got no answer and mDNS none either: the matter verdict fails on mDNS
         v6 = copy.deepcopy(v6)
         assert v6 is not None
         v6.update(mdns=ipv6_observation("ipv6-multicast")["mdns"])
-    node = _node(copy.deepcopy(v6), None if ipv4 else _silent(False))
-    pod = _pod(v6, "answered" if ipv4 else "no-answer")
+    node = _node(copy.deepcopy(v6), None if ipv4 else _silent(ipv4 is None))  # None: only legacy unicast answered
+    pod = _pod(v6, "answered" if ipv4 else "no-answer", unicast="answered" if ipv4 is None else None)
     assert tuple(f.status for f in node) == statuses, [f.message for f in node]
     assert tuple(f.status for f in pod) == statuses, [f.message for f in pod]
     first = next((i for i, s in enumerate(statuses) if s is not P),
@@ -168,3 +196,28 @@ def test_a_pod_probe_without_an_ipv6_result_is_could_not_look() -> None:
     from multus_check.e2e.pod_verdicts import judge_ipv6
 
     assert {f.status for f in judge_ipv6(observation(output))} == {E}
+
+
+def test_a_rio_longer_than_64_with_max_plen_64_asks_for_its_length_not_the_patch_the_nad_already_has() -> None:
+    f = _node(_long_rio())[1]
+    assert f.status is F and "accept_ra_rt_info_max_plen=64" in f.message and "/128" in f.message
+    assert '"net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "128"' in f.remediation
+    assert '"64"' not in f.remediation and "border router" in f.remediation
+    assert _node(ipv6_observation("thread-routes"))[1].remediation == rule.NAD_PATCH, "a /64 RIO keeps the usual patch"
+
+
+def test_a_thread_node_nobody_advertises_a_route_to_fails_naming_the_missing_router_advertisement() -> None:
+    found = _node(_no_router_but_a_thread_node())
+    assert found[1].status is S and found[2].status is F
+    assert "Network is unreachable" in found[2].message and "Router Advertisements" in found[2].remediation
+    assert "no Thread border router advertised one (no router answered a Router Solicitation)" in found[2].message
+
+
+def test_an_icmpv6_error_to_the_matter_message_names_the_device_not_a_dropping_path() -> None:
+    refused = _node(_icmp_error("Connection refused"))[2]
+    assert "nothing listens on that port" in refused.message and "drops UDP" not in refused.message
+    assert "SRV" in refused.remediation
+    gone = _node(_icmp_error("No route to host"))[2]
+    assert "No route to host" in gone.message and "device is off" in gone.message
+    silent = _node(_no_ack())[2]
+    assert "drops UDP" in silent.message, "without an ICMPv6 error the path is still the suspect"

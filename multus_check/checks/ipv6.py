@@ -54,6 +54,7 @@ INSTALLED, LATE, NO_BORDER_ROUTER, MAX_PLEN, BLOCKED = "installed", "after-rs", 
 ROUND_TRIP, V6_MULTICAST_DROPPED, SILENT, NO_NODE, NO_ADDRESS = ("round-trip", "ipv6-multicast-dropped", "silent",
                                                                   "no-matter-node", "no-address")
 UNREACHABLE, NO_ACK, NOT_REACHED = "unreachable", "no-ack", "not-reached"
+MULTICAST_DROPPED = "multicast-dropped"
 
 
 @dataclass(frozen=True)
@@ -222,13 +223,21 @@ def thread_routes_verdict(v6: Mapping[str, Any], iface: str) -> Verdict:
 
 
 def _no_border_router(v6: Mapping[str, Any], iface: str, max_plen: int | None, ev: Json) -> Verdict:
-    said = f"No Thread border router advertised a route ({_ra_said(v6).replace('carry none', 'carry no RIO')})"
+    ev["ra_said"] = _ra_said(v6).replace("carry none", "carry no RIO")
+    said = f"No Thread border router advertised a route ({ev['ra_said']})"
     if max_plen is not None and max_plen >= 64:
         return Verdict(Status.SKIP, NO_BORDER_ROUTER, f"{said}; {iface} would accept one "
                        f"(accept_ra_rt_info_max_plen={max_plen}). Nothing to check unless Thread devices are used.", evidence=ev)
     return Verdict(Status.WARN, NO_BORDER_ROUTER, f"{said}. Were one on the LAN, {iface} would ignore its route: "
                    f"net.ipv6.conf.{iface}.accept_ra_rt_info_max_plen={max_plen} (a Thread prefix is a /64), so "
                    "Thread devices would be unreachable.", NAD_PATCH, evidence=ev)
+
+
+def _long_rio_patch(plen: int) -> str:
+    """A RIO longer than the /64 the usual patch covers: the border router's choice, or a larger max_plen."""
+    return (f"A Thread mesh prefix is a /64, so check the border router's configuration first; to accept this /{plen} "
+            f"route anyway, set \"net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen\": \"{plen}\" in the NAD's tuning "
+            "step, then recreate the pods that use the NAD.")
 
 
 def _route_missing(v6: Mapping[str, Any], iface: str, missing: list[Json], max_plen: int | None,
@@ -240,7 +249,7 @@ def _route_missing(v6: Mapping[str, Any], iface: str, missing: list[Json], max_p
     if max_plen is None or max_plen < plen:
         return Verdict(Status.FAIL, MAX_PLEN, head + f"net.ipv6.conf.{iface}.accept_ra_rt_info_max_plen={max_plen}, "
                        f"and the kernel ignores Route Information Options longer than it (this one is /{plen}; a fresh "
-                       "pod namespace has 0).", NAD_PATCH, evidence=ev)
+                       "pod namespace has 0).", NAD_PATCH if plen <= 64 else _long_rio_patch(plen), evidence=ev)
     min_plen = _sysctl(v6, "accept_ra_rt_info_min_plen")
     for key, bad in (("accept_ra", _sysctl(v6, "accept_ra") == 0),
                      ("accept_ra_rt_info_min_plen", min_plen is not None and min_plen > plen)):
@@ -298,6 +307,13 @@ def _mdns_silent(mdns: Mapping[str, Any], iface: str, ipv4_mdns: Mapping[str, An
                        "point with MLD snooping and no MLD querier (or a filter) drops IPv6 multicast, so no Matter "
                        "device can be discovered.", "Turn off MLD snooping on the switch/AP, or make something on the "
                        "LAN an MLD querier; check nftables/ip6tables on the node for dropped ff02::fb.", evidence=ev)
+    if ((ipv4_mdns or {}).get("legacy_unicast") or {}).get("outcome") == "answered":
+        ev["ipv4_legacy_unicast"] = "answered"
+        return Verdict(Status.FAIL, MULTICAST_DROPPED, f"Multicast dropped: no mDNS answer on ff02::fb reached {iface}, "
+                       "and IPv4 mDNS answered only its legacy-unicast query: a responder is there, but multicast "
+                       f"towards {iface} is dropped, IPv6 and IPv4 alike, so no Matter device can be discovered.",
+                       "Turn off IGMP/MLD snooping on the switch/AP (or make something on the LAN a querier) and "
+                       "check nftables/ip6tables on the node (see datapath.mdns/e2e.mdns).", evidence=ev)
     return Verdict(Status.FAIL, SILENT, f"No mDNS answer on ff02::fb reached {iface}, and IPv4 mDNS "
                    "got none either: nothing on this LAN answers mDNS, or multicast is dropped both ways. No Matter "
                    "device can be discovered.", "See datapath.mdns/e2e.mdns for IPv4; check that the Matter devices "
@@ -321,13 +337,37 @@ def _round_trip(trip: Json, iface: str, found: str, routes: Verdict, routes_id: 
         if routes.status is Status.FAIL:
             return Verdict(Status.SKIP, NOT_REACHED, f"{found}; the round trip to [{t['address']}]:{t['port']} was not "
                            f"possible ({t.get('error')}): not reached, {routes_id} failed.", evidence=ev)
+        if routes.reason == NO_BORDER_ROUTER:
+            return Verdict(Status.FAIL, UNREACHABLE, f"{found}, but {iface} has no route to the Matter node "
+                           f"({t.get('error')}), and no Thread border router advertised one "
+                           f"({routes.evidence.get('ra_said')}).",
+                           "Check that the Thread border router is up and that its Router Advertisements reach this "
+                           "LAN (`ip -6 route show dev net1` should list the Thread prefix `proto ra`).", evidence=ev)
         return Verdict(Status.FAIL, UNREACHABLE, f"{found}, but {iface} cannot send to the Matter node: {t.get('error')}.",
                        "Check the IPv6 routes of net1 (`ip -6 route`) and the border router.", evidence=ev)
+    refused = [x for x in targets if x.get("icmp_error")]
+    if refused and len(refused) == len(targets):
+        return _icmp_error(refused[0], iface, found, ev)
     where = ", ".join(f"[{x['address']}]:{x['port']}" for x in targets)
     return Verdict(Status.FAIL, NO_ACK, f"{found}, but no Matter node ({where}) acknowledged a message within "
                    f"{trip.get('timeout_s')} s: the path to it drops UDP (a firewall, or the border router does not "
                    "forward to the Thread mesh).", "Check the border router and any IPv6 firewall between net1 and "
                    "the devices (sleepy Thread devices may also need longer).", evidence=ev)
+
+
+def _icmp_error(t: Json, iface: str, found: str, ev: Json) -> Verdict:
+    """The round trip drew an ICMPv6 error: the host or its border router answered, the Matter node did not."""
+    at, err = f"[{t['address']}]:{t['port']}", t["icmp_error"]
+    if "refused" in err.lower():  # ICMPv6 port unreachable
+        return Verdict(Status.FAIL, NO_ACK, f"{found}, but {at} answered the Matter message with ICMPv6 port "
+                       f"unreachable ({err}): the path from {iface} works, and nothing listens on that port (the "
+                       "device's Matter stack is not running, or the advertised port is stale).",
+                       "Restart or power-cycle the Matter device and look at the port in its SRV record "
+                       "(`_matter._tcp`); a stale record clears when the device re-announces.", evidence=ev)
+    return Verdict(Status.FAIL, NO_ACK, f"{found}, but the Matter message to {at} drew an ICMPv6 error ({err}): the "
+                   "device is off or has left the Thread mesh, or a router or firewall on the way rejects the "
+                   "traffic.", "Check that the device is powered and joined to the Thread network, and any IPv6 "
+                   "firewall between net1 and the border router.", evidence=ev)
 
 
 # ---------------------------------------------------------------- the IPv6 twin of the DHCP default route

@@ -281,7 +281,7 @@ def _answered(obs: PodObservation, check_id: str, key: str, what: str, verdict: 
 
 #: a pair whose beacon windows overlapped less than this was not measured (4 beacons at 0.5 s)
 MIN_OVERLAP_S = 2.0
-CELL = {"heard": "yes", "missed": "NO", "not measured": "?", "error": "err"}
+CELL = {"heard": "yes", "missed": "NO", "not measured": "?", "error": "err", "ipv6 off": "off"}
 POD_MULTICAST_REMEDIATION = (
     "Multicast between the nodes' LAN NICs is filtered: check IGMP snooping / multicast filtering on the switch or "
     "access point between the nodes (an IGMP querier on the LAN, or snooping off), promiscuous mode / forged "
@@ -303,11 +303,13 @@ def judge_pod_multicast(ref: str, pods: list[tuple[int, PodObservation, bool]]) 
     if len(reached) < 2:
         return finding(cid, Status.SKIP, subj, f"Not reached: fewer than two sample pods of NAD {ref} attached "
                        f"({ids.ATTACH} did not pass on {', '.join(unreached)}).", unreached=unreached)
-    matrix, matrix6 = _matrix(reached, "peers"), _matrix(reached, "peers6")
-    cells = [c for m in (matrix, matrix6) for row in m.values() for c in row.values()]
+    matrix, matrix6 = _matrix(reached, "peers"), _ipv6_off(_matrix(reached, "peers6"), reached)
+    cells = [c for m in (matrix, matrix6) for row in m.values() for c in row.values() if c != "ipv6 off"]
     ev: dict[str, Any] = {"matrix": matrix, "matrix_ipv6": matrix6, "unreached": unreached}
     table = f"  IPv4, 224.0.0.251:\n{_matrix_text(matrix)}\n  IPv6, ff02::fb:\n{_matrix_text(matrix6)}"
-    tail = f" Not reached: {', '.join(unreached)}." if unreached else ""
+    off = sorted(_node(o) for _, o in reached if _v6_off(o))
+    tail = (f" Not reached: {', '.join(unreached)}." if unreached else "") + (
+        f" IPv6 is off on net1 on {', '.join(off)} (see {ids.IPV6}): its IPv6 pairs are not judged." if off else "")
     missed = [f"{s} -> {r}{label}" for m, label in ((matrix, ""), (matrix6, " (IPv6)"))
               for s, row in m.items() for r, c in row.items() if c == "missed"]
     if missed:
@@ -321,6 +323,19 @@ def judge_pod_multicast(ref: str, pods: list[tuple[int, PodObservation, bool]]) 
                    f"{ref} (? = their listening windows did not overlap, err = the pod's beacon failed):\n{table}{tail}",
                    "Raise --e2e-peer-window when the sample pods start far apart (slow image pulls), or pre-pull "
                    "the probe image.", **ev)
+
+
+def _v6_off(obs: PodObservation) -> bool:
+    """net1 has IPv6 disabled (or no IPv6 at all): e2e.ipv6 fails on it; no IPv6 beacon can be measured."""
+    sysctls = ((((obs.output or {}).get("multicast") or {}).get("ipv6") or {}).get("sysctls"))
+    return isinstance(sysctls, dict) and sysctls.get("disable_ipv6") in (1, None)
+
+
+def _ipv6_off(matrix6: dict[str, dict[str, str]], reached: list[tuple[int, PodObservation]]) -> dict[str, dict[str, str]]:
+    """Mark the IPv6 pairs with a pod whose net1 has no IPv6 as `ipv6 off` (not an error of the measurement)."""
+    off = {_node(o) for _, o in reached if _v6_off(o)}
+    return {s: {r: "ipv6 off" if (s in off or r in off) and c != "heard" else c for r, c in row.items()}
+            for s, row in matrix6.items()}
 
 
 def _node(obs: PodObservation) -> str:

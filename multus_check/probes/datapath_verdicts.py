@@ -206,6 +206,9 @@ def _routes(v: _Verdicts, gateway: Any) -> None:
               "DNS can leave via the LAN (flannel-k3s.md §3.3).",
               "Make sure Service and pod CIDRs stay routed via eth0 (see `multus-check explain cidr.service-routing`), "
               "or have the DHCP server omit the router option for these clients.", gateway=gw, **ev)
+    elif not isinstance((v.obs.probe or {}).get("ipv6"), dict):  # IPv6 probe off: an RA default route unseen
+        v.set(c.ROUTES, Status.PASS, f"{ifname} has {len(mine)} route(s) and no IPv4 default route; its IPv6 routes "
+              "were not looked at (the IPv6 probe did not run: --no-probe, or every IPv6 check skipped).", **ev)
     else:
         v.set(c.ROUTES, Status.PASS, f"{ifname} has {len(mine)} route(s) and no default route.", **ev)
 

@@ -248,7 +248,7 @@ class _Trip:
         self.counter, self.node = random.randint(1, 0x0FFFFFFF), random.getrandbits(64)
         self.message = matter_request(self.counter, self.node, random.randint(0, 0xFFFF))
         self.result: Json = {**target, "outcome": "send-error", "error": None, "source": None, "sends": 0,
-                             "rtt_ms": None, "reply": None}
+                             "rtt_ms": None, "reply": None, "icmp_error": None}
         self.t0 = time.monotonic()
         self.sock: socket.socket | None = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         scope = scope_id if ipaddress.IPv6Address(target["address"]).is_link_local else 0
@@ -267,11 +267,14 @@ class _Trip:
 
     def receive(self) -> None:
         assert self.sock is not None
-        with contextlib.suppress(OSError):  # e.g. ICMPv6 unreachable came back: no reply, keep listening
+        try:
             reply = parse_matter_reply(self.sock.recv(2048), self.counter, self.node)
-            if reply is not None:
-                self.result.update(outcome="answered", reply=reply, rtt_ms=round((time.monotonic() - self.t0) * 1000, 1))
-                self.close()
+        except OSError as exc:  # an ICMPv6 error came back (port/address unreachable): record it, keep listening
+            self.result["icmp_error"] = exc.strerror or str(exc)
+            return
+        if reply is not None:
+            self.result.update(outcome="answered", reply=reply, rtt_ms=round((time.monotonic() - self.t0) * 1000, 1))
+            self.close()
 
     def close(self) -> None:
         if self.sock is not None:
@@ -292,8 +295,10 @@ def matter_round_trips(targets: Sequence[Json], scope_id: int, timeout: float) -
         if not resent and time.monotonic() >= deadline - timeout / 2:
             resent = True
             for trip in (t for t in trips if t.sock is not None):
-                with contextlib.suppress(OSError):
+                try:
                     trip.send()
+                except OSError as exc:  # the ICMPv6 error of the first send, reported on this one
+                    trip.result["icmp_error"] = exc.strerror or str(exc)
         ready, _, _ = select.select([t.sock for t in trips if t.sock], [], [], 0.02)
         for trip in (t for t in trips if t.sock in ready):
             trip.receive()

@@ -185,6 +185,20 @@ def test_ipv6_multicast_lost_between_pods_while_ipv4_gets_through_fails_naming_t
     assert set(f.evidence["matrix"]["n-a"].values()) == {"heard"} and f.evidence["matrix_ipv6"]["n-a"]["n-b"] == "missed"
 
 
+def test_ipv6_off_on_net1_leaves_the_ipv6_pairs_unjudged_and_the_ipv4_matrix_decides() -> None:
+    pods = [peer_pod(0, "n-a", {1: "x"}, heard6={}), peer_pod(1, "n-b", {0: "y"}, heard6={})]
+    for pod in pods:  # the NAD sets disable_ipv6=1: no IPv6 beacon goes out, e2e.ipv6 fails on it
+        pod.output["multicast"]["ipv6"]["sysctls"]["disable_ipv6"] = 1
+        pod.output["peers6"].update(sent=0, send_errors=6)  # what Peers6 reports on a net1 with disable_ipv6=1
+    f = matrix_finding(pods)
+    assert f.status is Status.PASS, f.message
+    assert f.evidence["matrix_ipv6"]["n-a"]["n-b"] == "ipv6 off" and "IPv6 is off on net1 on n-a, n-b" in f.message
+    assert ids.IPV6 in f.message
+    lost = [peer_pod(0, "n-a", {}, heard6={}), peer_pod(1, "n-b", {0: "y"}, heard6={})]
+    lost[0].output["multicast"]["ipv6"]["sysctls"]["disable_ipv6"] = 1
+    assert matrix_finding(lost).status is Status.FAIL, "the IPv4 matrix still fails"
+
+
 def test_a_probe_without_ipv6_beacons_leaves_the_ipv6_matrix_not_measured() -> None:
     pods = [peer_pod(0, "n-a", {1: "x"}), peer_pod(1, "n-b", {0: "y"})]
     for pod in pods:

@@ -125,9 +125,19 @@ def test_healthy_matter_node_behind_the_border_router_acks_a_message_sent_across
     assert matter["outcome"] == "answered"
     trip = matter["targets"][0]
     assert (trip["address"], trip["port"], trip["outcome"]) == (ipv6_lab.matter_node_ip6, MATTER_PORT, "answered")
-    assert trip["reply"]["acked"] and trip["reply"]["standalone_ack"]
+    assert trip["reply"]["acked"] and trip["reply"]["standalone_ack"] and trip["icmp_error"] is None
     assert _in(ipv6_lab.lan6_prefix, trip["source"]) and trip["source_on_iface"] is True
     assert "acked counter" in (ipv6_lab.dir / "matter-node.log").read_text()
+
+
+def test_a_round_trip_to_a_port_nothing_listens_on_records_the_icmpv6_port_unreachable(ipv6_lab: LabState) -> None:
+    from multus_check.probes import probe_ipv6
+
+    target = {"service": "x._matter._tcp.local.", "address": ipv6_lab.matter_node_ip6, "port": MATTER_PORT + 1}
+    result = netns.call_in_netns(ipv6_lab.router_ns, lambda: probe_ipv6.matter_round_trips([target], 0, 1.0), 10)
+    trip = result["targets"][0]
+    assert result["outcome"] == "no-answer" and trip["outcome"] == "no-answer" and trip["sends"] == 2
+    assert trip["icmp_error"] == "Connection refused", "the thread namespace's kernel answers port unreachable"
 
 
 def test_healthy_lab_passes_the_three_ipv6_checks_and_every_other_layer(

@@ -76,6 +76,16 @@ def test_healthy_path_passes_every_layer_and_warns_about_the_second_default_rout
     assert "second default route" in f[c.ROUTES].message and "Web._http._tcp.local." in f[c.MDNS].message
 
 
+def test_without_the_ipv6_probe_a_net1_without_ipv4_default_route_does_not_claim_no_default_route_at_all() -> None:
+    routes = [r for r in ROUTES if r.get("dst") != "default"]
+    assert routes, "the sample has a subnet route"
+    looked = _by_id(judge(_healthy(pod_routes=routes)))[c.ROUTES]
+    assert looked.status is Status.PASS and looked.message.endswith("and no default route.")
+    probe = {"error": None, "mdns": _answered("mdns"), "ssdp": _answered("ssdp")}  # --skip of every IPv6 check
+    unseen = _by_id(judge(_healthy(pod_routes=routes, probe=probe)))[c.ROUTES]
+    assert "no IPv4 default route" in unseen.message and "IPv6 routes were not looked at" in unseen.message
+
+
 def test_missing_ipam_binary_is_a_plugins_failure_with_the_exact_text_and_later_layers_skip() -> None:
     msg = 'failed to find plugin "dhcp" in path [/opt/cni/bin]'
     f = _by_id(judge(_obs(plugins={"macvlan": "/opt/cni/bin/macvlan", "dhcp": None}, add=_failed_add(msg))))
