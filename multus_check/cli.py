@@ -53,7 +53,7 @@ def _main(argv: list[str]) -> int:
         if module is None:
             print(f"multus-check: error: the {name!r} command is not available in this build", file=sys.stderr)
             return EXIT_USAGE
-        parser = argparse.ArgumentParser(prog=f"multus-check {name}", description=module.HELP)
+        parser = argparse.ArgumentParser(prog=f"multus-check {name}", description=module.HELP, allow_abbrev=False)
         parser.set_defaults(verbose=0)  # a command without -v logs at the default level
         module.add_arguments(parser)
     else:

@@ -117,6 +117,15 @@ def test_bad_flags_exit_two(capsys: pytest.CaptureFixture[str]) -> None:
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize(("argv", "refused"), [(["node", "--probe", "mdns"], "--probe mdns"),
+                                               (["--snap", "x"], "--snap x")])
+def test_an_abbreviated_or_unknown_flag_is_refused_never_read_as_a_longer_one(
+        argv: list[str], refused: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and f"unrecognized arguments: {refused}" in capsys.readouterr().err
+
+
 def test_list_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--list"]) == 0
     listing = capsys.readouterr().out

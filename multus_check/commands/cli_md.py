@@ -35,7 +35,7 @@ def main_parser() -> argparse.ArgumentParser:
 
 def subcommand_parser(name: str) -> argparse.ArgumentParser:
     module = importlib.import_module(SUBCOMMANDS[name])
-    parser = argparse.ArgumentParser(prog=f"multus-check {name}", description=module.HELP)
+    parser = argparse.ArgumentParser(prog=f"multus-check {name}", description=module.HELP, allow_abbrev=False)
     module.add_arguments(parser)
     return parser
 

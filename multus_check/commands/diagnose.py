@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=HELP,
         epilog="subcommands: " + ", ".join(SUBCOMMANDS) + " (multus-check SUBCOMMAND --help)\n\n" + EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # `node --probe mdns` must not be read as --probe-timeout
     )
     add_analysis_arguments(p)
     add_fix_arguments(p)
