@@ -41,8 +41,9 @@ BORDER_ROUTER_TYPE = "_meshcop._udp.local."
 THREAD_SYSCTLS = {"net.ipv6.conf.IFNAME.accept_ra": "1", "net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"}
 TUNING_STEP = ('{"type": "tuning", "sysctl": {"net.ipv6.conf.IFNAME.accept_ra": "1", '
                '"net.ipv6.conf.IFNAME.accept_ra_rt_info_max_plen": "64"}}')
-NAD_PATCH = (f"Make the NAD a conflist and chain {TUNING_STEP} after the macvlan plugin (`multus-check explain "
-             "nad.ipv6-ready`; `multus-check --fix` plans it), then recreate the pods that use the NAD.")
+NAD_PATCH = (f"Chain {TUNING_STEP} after the NAD's main plugin, or add those two sysctls to the tuning it already "
+             "chains (a single-plugin config becomes a conflist; `multus-check explain nad.ipv6-ready`; "
+             "`multus-check --fix` plans it), then recreate the pods that use the NAD.")
 DEFRTR_STEP = '{"type": "tuning", "sysctl": {"net.ipv6.conf.IFNAME.accept_ra_defrtr": "0"}}'
 DEFRTR_PATCH = (f"Chain {DEFRTR_STEP} in the NAD (`net.ipv6.conf.IFNAME.accept_ra_defrtr=0`: net1 keeps SLAAC and the "
                 "Thread routes but takes no default route from RAs), then recreate the pods that use the NAD.")
