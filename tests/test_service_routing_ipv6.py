@@ -144,3 +144,13 @@ def test_a_nad_read_from_the_confdir_is_judged_from_the_nodes_file_and_never_pas
     conf["plugins"] = [MACVLAN, {"type": "tuning", "sysctl": {"net.ipv6.conf.IFNAME.accept_ra_defrtr": "0"}}]
     f = _routing(_confdir_nad(_snap(), conf))
     assert f.status is Status.PASS and "IPv6 (k3s server node-args --service-cidr: fd00:43::/112): S3" in f.message
+
+
+def test_a_literal_interface_name_in_the_tuning_keys_passes_ipv6_ready_and_says_where_it_is_right() -> None:
+    literal = _snap(service_cidr=None, sysctl={"net.ipv6.conf.net1.accept_ra": "1",
+                                               "net.ipv6.conf.net1.accept_ra_rt_info_max_plen": "64"})
+    (f,) = run_checks(literal, include=["nad.ipv6-ready"])
+    assert f.status == Status.PASS and ("Key(s) net.ipv6.conf.net1.accept_ra, net.ipv6.conf.net1.accept_ra_rt_info_max_plen "
+                                        "name the interface literally") in f.message
+    (g,) = run_checks(_snap(service_cidr=None), include=["nad.ipv6-ready"])
+    assert g.status == Status.PASS and "literally" not in g.message

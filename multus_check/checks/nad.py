@@ -256,8 +256,13 @@ def _ipv6_finding(nad: Nad) -> Finding:
         return finding(IPV6, Status.SKIP, subject, f"NAD {nad.ref} is not judged for IPv6: {verdict.skip}.", **ev)
     if verdict.ready:
         shown = ", ".join(f"{s.written}={s.value}" for s in verdict.settings.values())
+        literal = sorted({s.written for s in verdict.settings.values() if ".IFNAME." not in s.written
+                          and "/IFNAME/" not in s.written and ".all." not in s.written and "/all/" not in s.written})
+        caveat = (f" Key(s) {', '.join(literal)} name the interface literally: right while pods attach this NAD under "
+                  "that name; IFNAME (tuning replaces it with the pod's interface name) suits any position."
+                  if literal else "")
         return finding(IPV6, Status.PASS, subject, f"NAD {nad.ref} ({verdict.main}) sets {shown} through tuning: net1 "
-                       "accepts RAs and the Thread border routers' /64 routes.", **ev)
+                       "accepts RAs and the Thread border routers' /64 routes." + caveat, **ev)
     patched, _ = ready_config(nad.config, verdict)
     ev["wanted"] = verdict.wanted
     return finding(IPV6, Status.WARN, subject,
