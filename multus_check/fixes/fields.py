@@ -12,13 +12,11 @@ Pure functions over plain dicts; no I/O.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from multus_check.collect.redact import FILE_MARKER, VALUE_MARKER
+from multus_check.fixes.plan import strip_server_fields
 
-#: metadata the API server (or a controller) maintains, ignored when comparing object contents
-SERVER_META = ("resourceVersion", "generation", "managedFields", "selfLink")
 #: annotations written by the API server or a controller after a fix wrote the object, never by the fix:
 #: a DaemonSet's template generation (apps/v1 conversion of spec.templateGeneration, bumped by the API server on
 #: a template change), the Deployment controller's revision (pkg/controller/deployment/util SetDeploymentRevision,
@@ -30,19 +28,16 @@ Path = tuple[str | int, ...]
 
 
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:
-    """A copy without status and the metadata the server maintains (uid and creationTimestamp stay)."""
-    out = copy.deepcopy(obj)
-    out.pop("status", None)
+    """A copy without status, the metadata the server maintains (uid and creationTimestamp stay) and the
+    annotations the server or a controller writes."""
+    out = strip_server_fields(obj)
     meta = out.get("metadata")
-    if isinstance(meta, dict):
-        for key in SERVER_META:
-            meta.pop(key, None)
-        annotations = meta.get("annotations")
-        if isinstance(annotations, dict):
-            for key in SERVER_ANNOTATIONS:
-                annotations.pop(key, None)
-            if not annotations:
-                meta.pop("annotations")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if isinstance(meta, dict) and isinstance(annotations, dict):
+        for key in SERVER_ANNOTATIONS:
+            annotations.pop(key, None)
+        if not annotations:
+            meta.pop("annotations")
     return out
 
 
